@@ -1,0 +1,106 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type Authenticator, bearerToken } from '../platform/auth.js';
+import type { ServiceContext } from '../platform/context.js';
+import { loggerOptions } from '../platform/logger.js';
+import type { Metrics } from '../platform/metrics.js';
+import { handleError, handleNotFound } from './errors.js';
+import { registerIdempotency } from './idempotency.js';
+import { applicationRoutes } from './routes/applications.js';
+import { attemptRoutes } from './routes/attempts.js';
+import { endpointRoutes } from './routes/endpoints.js';
+import { eventTypeRoutes } from './routes/event-types.js';
+import { healthRoutes } from './routes/health.js';
+import { messageRoutes } from './routes/messages.js';
+
+export interface ApiDependencies {
+  ctx: ServiceContext;
+  auth: Authenticator;
+  metrics: Metrics;
+  /** Extra readiness checks (e.g. the delivery queue is moving). */
+  readinessChecks?: (() => Promise<void>)[];
+  logger?: boolean;
+}
+
+function makeAjv(options: AjvOptions): Ajv {
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, ...options });
+  addFormats.default(ajv);
+  return ajv;
+}
+
+/**
+ * The HTTP application: public probes, then `/api/v1` behind bearer auth. Routes are
+ * schema-first: one TypeBox schema validates the request and documents it in OpenAPI.
+ */
+export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> {
+  const { ctx, metrics } = deps;
+  const app = Fastify({
+    logger: deps.logger === false ? false : loggerOptions(ctx.config.logLevel),
+    bodyLimit: ctx.config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are validated strictly (a number is not a string); query strings and path
+  // parameters arrive as text and are coerced to the declared types.
+  const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false });
+  const queryAjv = makeAjv({ coerceTypes: 'array', removeAdditional: false });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : queryAjv.compile(schema),
+  );
+  // The management API speaks JSON only; the inbound receiver registers its own parsers.
+  app.removeContentTypeParser('text/plain');
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route };
+    metrics.httpRequests.inc({
+      ...labels,
+      status_class: `${Math.floor(reply.statusCode / 100)}xx`,
+    });
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchboard API',
+        version: '1.0.0',
+        description:
+          'Self-hosted webhook gateway. The outbound management API is wire-compatible with the Svix v1 API.',
+      },
+      components: {
+        securitySchemes: { HTTPBearer: { type: 'http', scheme: 'bearer' } },
+      },
+      security: [{ HTTPBearer: [] }],
+    },
+  });
+
+  await app.register(healthRoutes, { ctx, metrics, readinessChecks: deps.readinessChecks ?? [] });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request) => {
+        request.principal = await deps.auth.authenticate(request.headers.authorization);
+      });
+      registerIdempotency(api, ctx.db, ctx.clock);
+      await api.register(applicationRoutes, { ctx });
+      await api.register(eventTypeRoutes, { ctx });
+      await api.register(endpointRoutes, { ctx });
+      await api.register(messageRoutes, { ctx });
+      await api.register(attemptRoutes, { ctx });
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+export { bearerToken };

@@ -1,0 +1,90 @@
+import type { AppId } from '../core/ids.js';
+import { fromJson, toJson } from './json.js';
+import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
+import type { Sql } from './sql.js';
+
+export interface ApplicationRecord {
+  id: AppId;
+  uid: string | null;
+  name: string;
+  throttleRate: number | null;
+  metadata: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+interface Row {
+  id: string;
+  uid: string | null;
+  name: string;
+  throttle_rate: number | null;
+  metadata: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function fromRow(row: Row): ApplicationRecord {
+  return {
+    id: row.id as AppId,
+    uid: row.uid,
+    name: row.name,
+    throttleRate: row.throttle_rate,
+    metadata: fromJson<Record<string, string>>(row.metadata) ?? {},
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const COLUMNS = 'id, uid, name, throttle_rate, metadata, created_at, updated_at';
+
+/** By id or uid (Svix's `{app_id}` accepts either); deleted applications are not found. */
+export async function findApplication(
+  sql: Sql,
+  idOrUid: string,
+): Promise<ApplicationRecord | undefined> {
+  const row = await sql.get<Row>(
+    `SELECT ${COLUMNS} FROM applications WHERE (id = ? OR uid = ?) AND deleted_at IS NULL`,
+    [idOrUid, idOrUid],
+  );
+  return row && fromRow(row);
+}
+
+export async function insertApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
+  await sql.run(`INSERT INTO applications (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
+    app.id,
+    app.uid,
+    app.name,
+    app.throttleRate,
+    toJson(app.metadata),
+    app.createdAt,
+    app.updatedAt,
+  ]);
+}
+
+export async function updateApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
+  await sql.run(
+    'UPDATE applications SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ?',
+    [app.uid, app.name, app.throttleRate, toJson(app.metadata), app.updatedAt, app.id],
+  );
+}
+
+/** Soft delete: the row stays for the attempt history; its uid is freed for reuse. */
+export async function deleteApplication(sql: Sql, id: AppId, now: number): Promise<void> {
+  await sql.run('UPDATE applications SET deleted_at = ?, uid = NULL, updated_at = ? WHERE id = ?', [
+    now,
+    now,
+    id,
+  ]);
+}
+
+export async function listApplications(
+  sql: Sql,
+  request: PageRequest,
+): Promise<Page<ApplicationRecord>> {
+  const plan = planPage('id', request);
+  const rows = await sql.all<Row>(
+    `SELECT ${COLUMNS} FROM applications WHERE deleted_at IS NULL AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
+    [...plan.params, plan.limit],
+  );
+  return toPage(rows, plan, (row) => row.id, fromRow);
+}

@@ -1,0 +1,113 @@
+import pg from 'pg';
+import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } from '../sql.js';
+
+/** `?` placeholders (our portable form) to PostgreSQL's `$1, $2, …`, memoised per statement. */
+const converted = new Map<string, string>();
+function toPostgres(sql: string): string {
+  let out = converted.get(sql);
+  if (out === undefined) {
+    let index = 0;
+    out = sql.replace(/\?/g, () => `$${++index}`);
+    converted.set(sql, out);
+  }
+  return out;
+}
+
+// BIGINT columns hold millisecond timestamps and counters, all within 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+function rethrow(error: unknown): never {
+  if (error instanceof Error && (error as Error & { code?: string }).code === '23505') {
+    throw new UniqueViolation(error.message);
+  }
+  throw error;
+}
+
+function executor(client: pg.Pool | pg.PoolClient): Sql {
+  return {
+    dialect: 'postgres',
+    async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+      try {
+        return (await client.query({ text: toPostgres(sql), values: [...params] })).rows as T[];
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+      try {
+        return (await client.query({ text: toPostgres(sql), values: [...params] })).rows[0] as
+          | T
+          | undefined;
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+    async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+      try {
+        return (await client.query({ text: toPostgres(sql), values: [...params] })).rowCount ?? 0;
+      } catch (error) {
+        rethrow(error);
+      }
+    },
+  };
+}
+
+export class PostgresDatabase implements Database {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly direct: Sql;
+  private readonly group: GroupCommit;
+
+  constructor(connectionString: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    this.pool.on('error', () => {});
+    this.direct = executor(this.pool);
+    this.group = new GroupCommit((fn) => this.transaction(fn));
+  }
+
+  all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+
+  get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.direct.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(executor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  batch<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    return this.group.submit(fn);
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async close(): Promise<void> {
+    await this.group.drain();
+    await this.pool.end();
+  }
+}
