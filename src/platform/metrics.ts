@@ -11,7 +11,7 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_process_' });
+      collectDefaultMetrics({ register: this.registry, prefix: 'switchboard_' });
     }
     this.httpRequests = new Counter({
       name: 'switchboard_http_requests_total',
