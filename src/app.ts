@@ -1,21 +1,39 @@
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildApi } from './api/server.js';
 import { systemClock } from './core/time.js';
+import { Dispatcher, type DispatcherOptions } from './outbound/dispatcher.js';
+import { OperationalEvents } from './outbound/operational-events.js';
+import { WebhookSender } from './outbound/sender.js';
+import { parseAllowedNetworks } from './outbound/ssrf.js';
 import { Authenticator, bootstrapAdminKey } from './platform/auth.js';
 import type { Config } from './platform/config.js';
 import type { ServiceContext } from './platform/context.js';
+import { loggerOptions } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
+import { QueueSignal } from './platform/queue-signal.js';
 import { loadOrCreateMasterKey, SecretBox } from './platform/secret-box.js';
+import { queueStats } from './store/deliveries.js';
 import { openDatabase } from './store/open.js';
+
+export const VERSION = '0.1.0';
 
 export interface Switchboard {
   ctx: ServiceContext;
   http: FastifyInstance;
+  dispatcher: Dispatcher | undefined;
   /** `http://host:port` the server listens on. */
   url: string;
   /** Printed once by the caller: the admin key created at first start, if one was. */
   createdAdminToken: string | undefined;
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: boolean;
+  dispatcher?: DispatcherOptions;
+  /** Injected DNS for SSRF tests (e.g. a rebinding resolver). */
+  lookup?: ConstructorParameters<typeof WebhookSender>[0]['lookup'];
 }
 
 /**
@@ -24,15 +42,45 @@ export interface Switchboard {
  */
 export async function startSwitchboard(
   config: Config,
-  options: { logger?: boolean } = {},
+  options: StartOptions = {},
 ): Promise<Switchboard> {
+  const log = pino(
+    options.logger === false
+      ? { level: 'silent' }
+      : (loggerOptions(config.logLevel) as pino.LoggerOptions),
+  );
+  const allowList = parseAllowedNetworks(config.allowedNetworks);
   const db = await openDatabase(config.databaseUrl);
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
-  const ctx: ServiceContext = { db, box, clock: systemClock, config };
+  const queue = new QueueSignal();
+  const ctx: ServiceContext = { db, box, clock: systemClock, config, log, queue };
   const metrics = new Metrics();
+  const operational = new OperationalEvents(ctx, () => queue.notify());
   const createdAdminToken = await bootstrapAdminKey(db, ctx.clock, config.adminToken);
   const auth = new Authenticator(db, ctx.clock, config.adminToken);
-  const http = await buildApi({ ctx, auth, metrics, logger: options.logger });
+
+  let dispatcher: Dispatcher | undefined;
+  let sender: WebhookSender | undefined;
+  if (config.role !== 'api') {
+    sender = new WebhookSender({
+      allowList,
+      userAgent: `Switchboard/${VERSION}`,
+      lookup: options.lookup,
+    });
+    dispatcher = new Dispatcher(ctx, sender, queue, metrics, operational, options.dispatcher);
+  }
+  metrics.gauge(
+    'switchboard_delivery_queue_depth',
+    'Deliveries due now',
+    async () => (await queueStats(db, ctx.clock())).due,
+  );
+  metrics.gauge(
+    'switchboard_delivery_oldest_due_age_seconds',
+    'Age of the oldest delivery that is due and not being sent',
+    async () => (await queueStats(db, ctx.clock())).oldestDueAgeMs / 1000,
+  );
+
+  const http = await buildApi({ ctx, auth, metrics, operational, logger: log });
   let address: string;
   try {
     address = await http.listen({ port: config.port, host: config.host });
@@ -40,16 +88,23 @@ export async function startSwitchboard(
     await db.close();
     throw error;
   }
+  dispatcher?.start();
   const port = new URL(address).port;
   let closing: Promise<void> | undefined;
   return {
     ctx,
     http,
+    dispatcher,
     url: `http://127.0.0.1:${port}`,
     createdAdminToken,
     close() {
-      // Stop accepting requests, let in-flight ones finish, then flush and close the store.
-      closing ??= http.close().then(() => db.close());
+      // Stop taking work, let what is in flight finish, then flush and close the store.
+      closing ??= (async () => {
+        await http.close();
+        await dispatcher?.stop();
+        await sender?.close();
+        await db.close();
+      })();
       return closing;
     },
   };

@@ -53,12 +53,10 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
         .code(413)
         .send({ code: 'payload_too_large', detail: 'Request payload is too large.' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return reply
-        .code(415)
-        .send({
-          code: 'unsupported_media_type',
-          detail: 'Request bodies must be application/json.',
-        });
+      return reply.code(415).send({
+        code: 'unsupported_media_type',
+        detail: 'Request bodies must be application/json.',
+      });
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return reply
         .code(400)
@@ -77,10 +75,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
 }
 
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply) {
-  return reply
-    .code(404)
-    .send({
-      code: 'not_found',
-      detail: `No route for ${request.method} ${request.url.split('?')[0]}`,
-    });
+  return reply.code(404).send({
+    code: 'not_found',
+    detail: `No route for ${request.method} ${request.url.split('?')[0]}`,
+  });
 }

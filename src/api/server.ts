@@ -2,10 +2,10 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { OperationalEvents } from '../outbound/operational-events.js';
 import { type Authenticator, bearerToken } from '../platform/auth.js';
 import type { ServiceContext } from '../platform/context.js';
-import { loggerOptions } from '../platform/logger.js';
 import type { Metrics } from '../platform/metrics.js';
 import { handleError, handleNotFound } from './errors.js';
 import { registerIdempotency } from './idempotency.js';
@@ -20,9 +20,10 @@ export interface ApiDependencies {
   ctx: ServiceContext;
   auth: Authenticator;
   metrics: Metrics;
+  operational: OperationalEvents;
   /** Extra readiness checks (e.g. the delivery queue is moving). */
   readinessChecks?: (() => Promise<void>)[];
-  logger?: boolean;
+  logger: FastifyBaseLogger;
 }
 
 function makeAjv(options: AjvOptions): Ajv {
@@ -38,7 +39,7 @@ function makeAjv(options: AjvOptions): Ajv {
 export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> {
   const { ctx, metrics } = deps;
   const app = Fastify({
-    logger: deps.logger === false ? false : loggerOptions(ctx.config.logLevel),
+    loggerInstance: deps.logger,
     bodyLimit: ctx.config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     routerOptions: { ignoreTrailingSlash: true },

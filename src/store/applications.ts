@@ -43,7 +43,7 @@ export async function findApplication(
   idOrUid: string,
 ): Promise<ApplicationRecord | undefined> {
   const row = await sql.get<Row>(
-    `SELECT ${COLUMNS} FROM applications WHERE (id = ? OR uid = ?) AND deleted_at IS NULL`,
+    `SELECT ${COLUMNS} FROM applications WHERE (id = ? OR uid = ?) AND deleted_at IS NULL AND internal = 0`,
     [idOrUid, idOrUid],
   );
   return row && fromRow(row);
@@ -59,6 +59,41 @@ export async function insertApplication(sql: Sql, app: ApplicationRecord): Promi
     app.createdAt,
     app.updatedAt,
   ]);
+}
+
+/**
+ * The hidden application of `key` (e.g. the one that carries operational webhooks), created on
+ * first use. Its uid is the key; public lookups never see internal applications.
+ */
+export async function ensureInternalApplication(
+  sql: Sql,
+  key: string,
+  make: () => ApplicationRecord,
+): Promise<AppId> {
+  const existing = await sql.get<{ id: string }>(
+    'SELECT id FROM applications WHERE uid = ? AND internal = 1',
+    [key],
+  );
+  if (existing) return existing.id as AppId;
+  const app = { ...make(), uid: key };
+  await sql.run(
+    `INSERT INTO applications (${COLUMNS}, internal) VALUES (?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (uid) DO NOTHING`,
+    [
+      app.id,
+      app.uid,
+      app.name,
+      app.throttleRate,
+      toJson(app.metadata),
+      app.createdAt,
+      app.updatedAt,
+    ],
+  );
+  const row = await sql.get<{ id: string }>(
+    'SELECT id FROM applications WHERE uid = ? AND internal = 1',
+    [key],
+  );
+  if (!row) throw new Error(`the uid ${key} is taken by a public application`);
+  return row.id as AppId;
 }
 
 export async function updateApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
@@ -83,7 +118,7 @@ export async function listApplications(
 ): Promise<Page<ApplicationRecord>> {
   const plan = planPage('id', request);
   const rows = await sql.all<Row>(
-    `SELECT ${COLUMNS} FROM applications WHERE deleted_at IS NULL AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
+    `SELECT ${COLUMNS} FROM applications WHERE deleted_at IS NULL AND internal = 0 AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
     [...plan.params, plan.limit],
   );
   return toPage(rows, plan, (row) => row.id, fromRow);

@@ -4,6 +4,11 @@ import type { Database } from './sql.js';
  * Versioned schema, applied at start in order. One DDL serves both engines: it uses only
  * types both read alike (TEXT, INTEGER, BIGINT; booleans 0/1, JSON as text, times as epoch
  * milliseconds). Never edit a released migration; add one.
+ *
+ * `$KEY` marks text columns that are ordered and compared as keys (ids, event-type names).
+ * They must sort byte-wise: ids are base62, where `Z` < `a`. SQLite's default collation is
+ * already binary; on PostgreSQL a database's default collation (e.g. en_US) is not, so `$KEY`
+ * becomes `TEXT COLLATE "C"` there, and indexes on these columns serve ordering and ranges.
  */
 export interface Migration {
   version: number;
@@ -17,7 +22,7 @@ export const migrations: Migration[] = [
     name: 'outbound core',
     sql: `
 CREATE TABLE applications (
-  id TEXT PRIMARY KEY,
+  id $KEY PRIMARY KEY,
   uid TEXT UNIQUE,
   name TEXT NOT NULL,
   throttle_rate INTEGER,
@@ -28,7 +33,7 @@ CREATE TABLE applications (
 );
 
 CREATE TABLE event_types (
-  name TEXT PRIMARY KEY,
+  name $KEY PRIMARY KEY,
   description TEXT NOT NULL,
   archived INTEGER NOT NULL DEFAULT 0,
   deprecated INTEGER NOT NULL DEFAULT 0,
@@ -42,8 +47,8 @@ CREATE TABLE event_types (
 -- headers and secret are sealed with the master key (SecretBox); options holds the delivery
 -- options beyond Svix's fields (ordering, retry policy, legacy signature scheme) as JSON.
 CREATE TABLE endpoints (
-  id TEXT PRIMARY KEY,
-  app_id TEXT NOT NULL REFERENCES applications(id),
+  id $KEY PRIMARY KEY,
+  app_id $KEY NOT NULL REFERENCES applications(id),
   uid TEXT,
   url TEXT NOT NULL,
   description TEXT NOT NULL,
@@ -67,7 +72,7 @@ CREATE INDEX endpoints_app ON endpoints (app_id, id);
 
 -- Rotated-out signing secrets that keep signing until their grace period ends.
 CREATE TABLE endpoint_old_secrets (
-  endpoint_id TEXT NOT NULL REFERENCES endpoints(id),
+  endpoint_id $KEY NOT NULL REFERENCES endpoints(id),
   secret TEXT NOT NULL,
   expires_at BIGINT NOT NULL
 );
@@ -75,8 +80,8 @@ CREATE INDEX endpoint_old_secrets_endpoint ON endpoint_old_secrets (endpoint_id)
 
 -- payload is the exact body delivered (JSON text, or rawPayload); NULL once expired.
 CREATE TABLE messages (
-  id TEXT PRIMARY KEY,
-  app_id TEXT NOT NULL REFERENCES applications(id),
+  id $KEY PRIMARY KEY,
+  app_id $KEY NOT NULL REFERENCES applications(id),
   event_id TEXT,
   event_type TEXT NOT NULL,
   payload TEXT,
@@ -92,10 +97,10 @@ CREATE INDEX messages_app ON messages (app_id, id);
 -- when next_attempt_at <= now and its lease (if any) has expired; status follows Svix's
 -- MessageStatus (0 success, 1 pending, 2 fail, 3 sending).
 CREATE TABLE deliveries (
-  id TEXT PRIMARY KEY,
-  msg_id TEXT NOT NULL REFERENCES messages(id),
-  app_id TEXT NOT NULL,
-  endpoint_id TEXT NOT NULL REFERENCES endpoints(id),
+  id $KEY PRIMARY KEY,
+  msg_id $KEY NOT NULL REFERENCES messages(id),
+  app_id $KEY NOT NULL,
+  endpoint_id $KEY NOT NULL REFERENCES endpoints(id),
   status INTEGER NOT NULL,
   trigger_type INTEGER NOT NULL DEFAULT 0,
   attempt_count INTEGER NOT NULL DEFAULT 0,
@@ -110,11 +115,11 @@ CREATE INDEX deliveries_msg ON deliveries (msg_id, endpoint_id);
 CREATE INDEX deliveries_endpoint ON deliveries (endpoint_id, msg_id);
 
 CREATE TABLE attempts (
-  id TEXT PRIMARY KEY,
-  msg_id TEXT NOT NULL REFERENCES messages(id),
-  endpoint_id TEXT NOT NULL REFERENCES endpoints(id),
-  app_id TEXT NOT NULL,
-  delivery_id TEXT,
+  id $KEY PRIMARY KEY,
+  msg_id $KEY NOT NULL REFERENCES messages(id),
+  endpoint_id $KEY NOT NULL REFERENCES endpoints(id),
+  app_id $KEY NOT NULL,
+  delivery_id $KEY,
   url TEXT NOT NULL,
   response TEXT NOT NULL,
   response_status_code INTEGER NOT NULL,
@@ -129,11 +134,11 @@ CREATE INDEX attempts_endpoint ON attempts (endpoint_id, id);
 
 -- hash = SHA-256 of the token; prefix = the first characters, shown in listings.
 CREATE TABLE api_keys (
-  id TEXT PRIMARY KEY,
+  id $KEY PRIMARY KEY,
   name TEXT NOT NULL,
   prefix TEXT NOT NULL,
   hash TEXT NOT NULL UNIQUE,
-  app_id TEXT,
+  app_id $KEY,
   scopes TEXT,
   created_at BIGINT NOT NULL,
   last_used_at BIGINT,
@@ -157,6 +162,13 @@ CREATE TABLE settings (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'internal applications',
+    // The application that carries operational webhooks is an ordinary application to the
+    // delivery engine, but never visible or addressable through the public API.
+    sql: 'ALTER TABLE applications ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;',
+  },
 ];
 
 const POSTGRES_MIGRATION_LOCK = 7_248_311_505;
@@ -179,7 +191,10 @@ export async function migrate(db: Database, list: Migration[] = migrations): Pro
     const applied: number[] = [];
     for (const migration of list) {
       if (done.has(migration.version)) continue;
-      for (const statement of splitStatements(migration.sql)) await tx.run(statement);
+      const keyType = tx.dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
+      for (const statement of splitStatements(migration.sql)) {
+        await tx.run(statement.replaceAll('$KEY', keyType));
+      }
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         migration.version,
         migration.name,

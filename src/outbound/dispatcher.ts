@@ -1,0 +1,315 @@
+import { randomBytes } from 'node:crypto';
+import { type AttemptId, newId } from '../core/ids.js';
+import type { ServiceContext } from '../platform/context.js';
+import type { Metrics } from '../platform/metrics.js';
+import type { QueueSignal } from '../platform/queue-signal.js';
+import { insertAttempt } from '../store/attempts.js';
+import {
+  claimDueDeliveries,
+  type DeliveryRecord,
+  MessageStatus,
+  rescheduleDelivery,
+  TriggerType,
+  updateDelivery,
+} from '../store/deliveries.js';
+import {
+  type DeliveryTarget,
+  loadDeliveryTarget,
+  recordEndpointOutcome,
+} from '../store/endpoint-health.js';
+import { getMessageById } from '../store/messages.js';
+import type { Sql } from '../store/sql.js';
+import { CircuitBreakers } from './circuit-breaker.js';
+import type { OperationalEvents } from './operational-events.js';
+import { RateLimiter } from './rate-limiter.js';
+import { decideRetry } from './retry-policy.js';
+import type { SendResult, WebhookSender } from './sender.js';
+import { buildSignatureHeaders, signGithubStyle, signStripeStyle } from './signing.js';
+
+export interface DispatcherOptions {
+  /** Deliveries claimed per query. */
+  batchSize?: number;
+  /** Attempts in flight at once, across all endpoints. */
+  concurrency?: number;
+  /** How long a claim is ours; a crashed worker's claims become due again after this. */
+  leaseMs?: number;
+  /** Longest sleep when idle (a notify wakes it sooner). */
+  idlePollMs?: number;
+  /** Consecutive failed attempts after which an endpoint is disabled. */
+  disableAfterFailures?: number;
+  random?: () => number;
+}
+
+/**
+ * The delivery engine's worker loop: claims due deliveries in batches under a lease, sends
+ * them concurrently (bounded), and records every attempt and its consequence (retry time,
+ * endpoint health, operational webhooks) in one group-committed write per attempt.
+ *
+ * Correctness rests on the store, not on this process: a delivery leaves the due set only
+ * when its outcome is committed, and a claim expires if we die, so every accepted message is
+ * delivered at least once across crashes.
+ */
+export class Dispatcher {
+  readonly workerId = `wk_${randomBytes(6).toString('hex')}`;
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly idlePollMs: number;
+  private readonly disableAfter: number;
+  private readonly random: () => number;
+  private readonly breakers = new CircuitBreakers();
+  private readonly limiter = new RateLimiter();
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly sender: WebhookSender,
+    private readonly signal: QueueSignal,
+    private readonly metrics: Metrics,
+    private readonly operational: OperationalEvents | undefined,
+    options: DispatcherOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 64;
+    this.concurrency = options.concurrency ?? 256;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.idlePollMs = options.idlePollMs ?? 1_000;
+    this.disableAfter = options.disableAfterFailures ?? 20;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming and waits (bounded) for attempts in flight; unfinished claims expire. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    this.running = false;
+    this.signal.wakeLocal();
+    await this.loopDone;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        const free = this.concurrency - this.inFlight.size;
+        if (free <= 0) {
+          await Promise.race(this.inFlight);
+          continue;
+        }
+        const claimed = await claimDueDeliveries(this.ctx.db, {
+          now: this.ctx.clock(),
+          limit: Math.min(this.batchSize, free),
+          leaseMs: this.leaseMs,
+          worker: this.workerId,
+        });
+        for (const delivery of claimed) this.track(this.process(delivery));
+        if (claimed.length === 0) await this.signal.wait(this.idlePollMs);
+      } catch (error) {
+        // The database is unreachable or busy: back off and try again; nothing is lost.
+        this.ctx.log.error({ err: error }, 'delivery loop error');
+        await this.signal.wait(this.idlePollMs);
+      }
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.ctx.log.error({ err: error }, 'delivery failed unexpectedly');
+    });
+    this.inFlight.add(tracked);
+    tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  private async process(delivery: DeliveryRecord): Promise<void> {
+    const now = this.ctx.clock();
+    const [message, target] = await Promise.all([
+      getMessageById(this.ctx.db, delivery.msgId),
+      loadDeliveryTarget(this.ctx.db, this.ctx.box, delivery.endpointId),
+    ]);
+    // Deleted or disabled endpoints, and expired payloads, receive nothing: the delivery ends.
+    if (!message || message.payload === null || !target || target.disabled) {
+      await updateDelivery(
+        this.ctx.db,
+        delivery.id,
+        {
+          status: MessageStatus.Fail,
+          attemptCount: delivery.attemptCount,
+          nextAttemptAt: null,
+          now,
+        },
+        this.workerId,
+      );
+      return;
+    }
+    const gate = this.admit(target, now);
+    if (gate !== undefined) {
+      await rescheduleDelivery(this.ctx.db, delivery.id, gate, this.workerId, now);
+      return;
+    }
+    if (target.ordering === 'fifo' && (await this.hasEarlierPending(delivery))) {
+      await rescheduleDelivery(this.ctx.db, delivery.id, now + 250, this.workerId, now);
+      return;
+    }
+
+    const timestamp = Math.floor(now / 1000);
+    const headers: Record<string, string> = {
+      ...target.headers,
+      ...buildSignatureHeaders(target.keys, message.id, timestamp, message.payload),
+    };
+    if (target.legacySignature?.scheme === 'stripe') {
+      headers[target.legacySignature.header ?? 'stripe-signature'] = signStripeStyle(
+        target.keys[0] ?? '',
+        timestamp,
+        message.payload,
+        { secretEncoding: 'whsec' },
+      );
+    } else if (target.legacySignature?.scheme === 'github') {
+      headers[target.legacySignature.header ?? 'x-hub-signature-256'] = signGithubStyle(
+        target.keys[0] ?? '',
+        message.payload,
+        { secretEncoding: 'whsec' },
+      );
+    }
+    const result = await this.sender.send(target.url, headers, message.payload);
+    await this.record(delivery, target, result, now);
+  }
+
+  /**
+   * Rate limit, then circuit breaker (in that order, so a half-open probe slot is never handed
+   * out to a delivery the limiter then holds back): when not admitted, the time to try again.
+   */
+  private admit(target: DeliveryTarget, now: number): number | undefined {
+    if (target.throttleRate !== null) {
+      const token = this.limiter.take(target.id, target.throttleRate, now);
+      if (!token.ok) return token.retryAtMs;
+    }
+    const breaker = this.breakers.allow(target.id, now);
+    return breaker.allowed ? undefined : breaker.retryAt;
+  }
+
+  private async hasEarlierPending(delivery: DeliveryRecord): Promise<boolean> {
+    const row = await this.ctx.db.get<{ id: string }>(
+      'SELECT id FROM deliveries WHERE endpoint_id = ? AND id < ? AND next_attempt_at IS NOT NULL LIMIT 1',
+      [delivery.endpointId, delivery.id],
+    );
+    return row !== undefined;
+  }
+
+  private async record(
+    delivery: DeliveryRecord,
+    target: DeliveryTarget,
+    result: SendResult,
+    startedAt: number,
+  ): Promise<void> {
+    const now = this.ctx.clock();
+    const manual = delivery.triggerType === TriggerType.Manual;
+    const attemptNumber = delivery.attemptCount + 1;
+    const decision = decideRetry({
+      outcome: result.outcome,
+      attempt: attemptNumber,
+      trigger: manual ? 'manual' : 'scheduled',
+      schedule: this.ctx.config.retryScheduleSeconds,
+      endpoint: { retryNon2xx: target.retryNon2xx },
+      now,
+      random: this.random,
+    });
+    const success = decision.action === 'success';
+    // The breaker tracks whether the endpoint is up: a 4xx answer means it is, even if it failed.
+    const up =
+      result.outcome.kind === 'response' &&
+      !(
+        result.outcome.status >= 500 ||
+        result.outcome.status === 429 ||
+        result.outcome.status === 408
+      );
+    this.breakers.record(target.id, up, now);
+    const attemptId = newId('attempt', startedAt) as AttemptId;
+    const status = success
+      ? MessageStatus.Success
+      : decision.action === 'retry'
+        ? MessageStatus.Sending
+        : MessageStatus.Fail;
+
+    const effects = await this.ctx.db.batch(async (tx: Sql) => {
+      const stillOurs = await updateDelivery(
+        tx,
+        delivery.id,
+        {
+          status,
+          attemptCount: attemptNumber,
+          nextAttemptAt: decision.action === 'retry' ? decision.at : null,
+          now,
+        },
+        this.workerId,
+      );
+      if (!stillOurs) return undefined; // our lease expired and another worker took over
+      await insertAttempt(tx, {
+        id: attemptId,
+        msgId: delivery.msgId,
+        endpointId: delivery.endpointId,
+        appId: delivery.appId,
+        deliveryId: delivery.id,
+        url: target.url,
+        response: result.response,
+        responseStatusCode: result.statusCode,
+        responseDurationMs: result.durationMs,
+        status: success ? MessageStatus.Success : MessageStatus.Fail,
+        triggerType: delivery.triggerType,
+        error: result.outcome.kind === 'response' ? null : result.outcome.message,
+        createdAt: startedAt,
+      });
+      return recordEndpointOutcome(tx, target.id, {
+        success,
+        now,
+        disableAfter: this.disableAfter,
+        gone: decision.disableEndpoint,
+      });
+    });
+
+    const outcome =
+      result.outcome.kind === 'response'
+        ? `${Math.floor(result.outcome.status / 100)}xx`
+        : result.outcome.kind;
+    this.metrics.deliveryAttempts?.inc({
+      outcome: success ? 'success' : 'failure',
+      status_class: outcome,
+    });
+    this.metrics.deliveryDuration?.observe(result.durationMs / 1000);
+    if (success && delivery.attemptCount === 0) {
+      this.metrics.deliveryLatency?.observe((now - delivery.createdAt) / 1000);
+    }
+    if (!effects || !this.operational || manual) return;
+    const lastAttempt = {
+      id: attemptId,
+      responseStatusCode: result.statusCode,
+      timestamp: startedAt,
+    };
+    const ref = {
+      appId: delivery.appId,
+      msgId: delivery.msgId,
+      endpointId: delivery.endpointId,
+      lastAttempt,
+    };
+    if (effects.disabled) {
+      await this.operational.endpointDisabled(
+        delivery.appId,
+        target.id,
+        effects.failingSince ?? now,
+      );
+    }
+    if (success && delivery.attemptCount >= 4) await this.operational.attemptRecovered(ref);
+    else if (!success && decision.action === 'retry' && attemptNumber === 4) {
+      await this.operational.attemptFailing(ref);
+    } else if (!success && decision.action === 'give-up') {
+      await this.operational.attemptExhausted(ref);
+    }
+  }
+}
