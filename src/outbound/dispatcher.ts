@@ -8,6 +8,7 @@ import {
   claimDueDeliveries,
   type DeliveryRecord,
   MessageStatus,
+  nextDueAt,
   rescheduleDelivery,
   TriggerType,
   updateDelivery,
@@ -111,13 +112,20 @@ export class Dispatcher {
           worker: this.workerId,
         });
         for (const delivery of claimed) this.track(this.process(delivery));
-        if (claimed.length === 0) await this.signal.wait(this.idlePollMs);
+        if (claimed.length === 0) await this.signal.wait(await this.idleFor());
       } catch (error) {
         // The database is unreachable or busy: back off and try again; nothing is lost.
         this.ctx.log.error({ err: error }, 'delivery loop error');
         await this.signal.wait(this.idlePollMs);
       }
     }
+  }
+
+  /** Sleep until the next delivery falls due (a retry, a deliverAt), at most `idlePollMs`. */
+  private async idleFor(): Promise<number> {
+    const next = await nextDueAt(this.ctx.db);
+    if (next === undefined) return this.idlePollMs;
+    return Math.max(1, Math.min(this.idlePollMs, next - this.ctx.clock()));
   }
 
   private track(work: Promise<void>): void {

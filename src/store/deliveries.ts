@@ -133,9 +133,11 @@ export async function listDeliveriesOfMessage(
 }
 
 /**
- * Leases up to `limit` due deliveries to `worker` until `now + leaseMs` and returns them,
- * earliest due first. On PostgreSQL concurrent workers skip each other's rows
- * (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer, so the statement is atomic as is.
+ * Leases up to `limit` due deliveries to `worker` and returns them, earliest due first.
+ * The lease is expressed by moving `next_attempt_at` to the lease's end: a claimed row simply
+ * is not due until then, so a crashed worker's claims fall due again by themselves and "when is
+ * the next work" stays one indexed MIN. On PostgreSQL concurrent workers skip each other's
+ * rows (`FOR UPDATE SKIP LOCKED`); SQLite has a single writer, so the statement is atomic.
  */
 export async function claimDueDeliveries(
   sql: Sql,
@@ -144,16 +146,15 @@ export async function claimDueDeliveries(
   const { now, limit, leaseMs, worker } = options;
   const lock = sql.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   const rows = await sql.all<Row>(
-    `UPDATE deliveries SET lease_until = ?, leased_by = ?, updated_at = ?
+    `UPDATE deliveries SET next_attempt_at = ?, lease_until = ?, leased_by = ?, updated_at = ?
      WHERE id IN (
-       SELECT id FROM deliveries
-       WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+       SELECT id FROM deliveries WHERE next_attempt_at <= ?
        ORDER BY next_attempt_at LIMIT ?${lock}
      )
      RETURNING ${COLUMNS}`,
-    [now + leaseMs, worker, now, now, now, limit],
+    [now + leaseMs, now + leaseMs, worker, now, now, limit],
   );
-  return rows.map(fromRow).sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0));
+  return rows.map(fromRow).sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 export interface DeliveryUpdate {
@@ -347,10 +348,17 @@ export async function queueStats(
   now: number,
 ): Promise<{ due: number; oldestDueAgeMs: number }> {
   const row = await sql.get<{ due: number; oldest: number | null }>(
-    `SELECT COUNT(*) AS due, MIN(next_attempt_at) AS oldest FROM deliveries
-     WHERE next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)`,
-    [now, now],
+    'SELECT COUNT(*) AS due, MIN(next_attempt_at) AS oldest FROM deliveries WHERE next_attempt_at <= ?',
+    [now],
   );
   const oldest = row?.oldest === null || row?.oldest === undefined ? now : Number(row.oldest);
   return { due: Number(row?.due ?? 0), oldestDueAgeMs: Math.max(0, now - oldest) };
+}
+
+/** When the earliest unfinished delivery falls due (claims included), for the idle sleep. */
+export async function nextDueAt(sql: Sql): Promise<number | undefined> {
+  const row = await sql.get<{ next: number | null }>(
+    'SELECT MIN(next_attempt_at) AS next FROM deliveries WHERE next_attempt_at IS NOT NULL',
+  );
+  return row?.next === null || row?.next === undefined ? undefined : Number(row.next);
 }

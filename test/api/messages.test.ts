@@ -89,7 +89,8 @@ for (const backend of await backends()) {
   describe(`messages (${backend})`, () => {
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(backend);
+      // API role: no delivery worker, so the deliveries these tests inspect stay as written.
+      server = await startTestServer(backend, { SWITCHBOARD_ROLE: 'api' });
     });
     after(() => server.close());
 
