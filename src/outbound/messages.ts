@@ -124,6 +124,7 @@ export async function createMessage(
   ctx: ServiceContext,
   appIdOrUid: string,
   input: MessageInput,
+  options: { onlyEndpoint?: EndpointId } = {},
 ): Promise<CreatedMessage> {
   const raw = validate(input);
   const app = await findApplication(ctx.db, appIdOrUid);
@@ -131,9 +132,13 @@ export async function createMessage(
   if (!app && !implicit) throw new NotFoundError('Application not found');
   if (implicit) checkImplicitApplication(appIdOrUid, implicit);
   const channels = input.channels ?? null;
-  const endpointIds = app
+  const matching = app
     ? await store.matchingEndpointIds(ctx.db, app.id, input.eventType, channels)
     : [];
+  // send-example: a real message, but only for the endpoint it was sent to (filters still apply).
+  const endpointIds = options.onlyEndpoint
+    ? matching.filter((id) => id === options.onlyEndpoint)
+    : matching;
   const now = ctx.clock();
   const deliverAt = input.deliverAt ?? null;
   const dueAt = deliverAt !== null && deliverAt > now ? deliverAt : now;
