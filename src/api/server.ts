@@ -15,6 +15,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { recoveryRoutes } from './routes/recovery.js';
 
 export interface ApiDependencies {
   ctx: ServiceContext;
@@ -98,6 +99,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       await api.register(endpointRoutes, { ctx });
       await api.register(messageRoutes, { ctx });
       await api.register(attemptRoutes, { ctx });
+      await api.register(recoveryRoutes, { ctx });
     },
     { prefix: '/api/v1' },
   );
