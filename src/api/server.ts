@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
@@ -56,6 +57,21 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   );
   // The management API speaks JSON only; the inbound receiver registers its own parsers.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies must be valid UTF-8: decoding with replacement characters would store
+  // something other than what the client sent. Parsing itself stays Fastify's (it refuses
+  // `__proto__` and `constructor.prototype` keys).
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (!isUtf8(bytes)) {
+      done(
+        Object.assign(new Error('The request body is not valid UTF-8.'), { statusCode: 400 }),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, bytes.toString('utf8'), done);
+  });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
 
