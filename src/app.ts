@@ -7,7 +7,7 @@ import { OperationalEvents } from './outbound/operational-events.js';
 import { WebhookSender } from './outbound/sender.js';
 import { parseAllowedNetworks } from './outbound/ssrf.js';
 import { Authenticator, bootstrapAdminKey } from './platform/auth.js';
-import type { Config } from './platform/config.js';
+import { type Config, ConfigError } from './platform/config.js';
 import type { ServiceContext } from './platform/context.js';
 import { loggerOptions } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
@@ -15,6 +15,7 @@ import { QueueSignal } from './platform/queue-signal.js';
 import { loadOrCreateMasterKey, SecretBox } from './platform/secret-box.js';
 import { queueStats } from './store/deliveries.js';
 import { openDatabase } from './store/open.js';
+import { type Listener, listen, notify, QUEUE_CHANNEL } from './store/postgres/notify.js';
 
 export const VERSION = '0.1.0';
 
@@ -50,9 +51,18 @@ export async function startSwitchboard(
       : (loggerOptions(config.logLevel) as pino.LoggerOptions),
   );
   const allowList = parseAllowedNetworks(config.allowedNetworks);
+  const tuning = dispatcherOptionsFromEnv(process.env);
   const db = await openDatabase(config.databaseUrl);
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
   const queue = new QueueSignal();
+  if (db.dialect === 'postgres') {
+    // Deliveries queued here wake the workers of every process on this database (LISTEN below).
+    queue.relayTo(() => {
+      notify(db, QUEUE_CHANNEL).catch((error: unknown) => {
+        log.warn({ err: error }, 'queue NOTIFY failed; workers will find the work by polling');
+      });
+    });
+  }
   const ctx: ServiceContext = { db, box, clock: systemClock, config, log, queue };
   const metrics = new Metrics();
   const operational = new OperationalEvents(ctx, () => queue.notify());
@@ -67,7 +77,10 @@ export async function startSwitchboard(
       userAgent: `Switchboard/${VERSION}`,
       lookup: options.lookup,
     });
-    dispatcher = new Dispatcher(ctx, sender, queue, metrics, operational, options.dispatcher);
+    dispatcher = new Dispatcher(ctx, sender, queue, metrics, operational, {
+      ...tuning,
+      ...options.dispatcher,
+    });
   }
   metrics.gauge(
     'switchboard_delivery_queue_depth',
@@ -88,7 +101,15 @@ export async function startSwitchboard(
     await db.close();
     throw error;
   }
-  dispatcher?.start();
+  let listener: Listener | undefined;
+  if (dispatcher && db.dialect === 'postgres') {
+    listener = listen(config.databaseUrl, QUEUE_CHANNEL, () => queue.wakeLocal(), { log });
+  }
+  if (dispatcher) {
+    dispatcher.start();
+    // Says which process holds which claims (`deliveries.leased_by`).
+    log.info({ worker: dispatcher.workerId, role: config.role }, 'delivery worker started');
+  }
   const port = new URL(address).port;
   let closing: Promise<void> | undefined;
   return {
@@ -102,10 +123,39 @@ export async function startSwitchboard(
       closing ??= (async () => {
         await http.close();
         await dispatcher?.stop();
+        await listener?.close();
         await sender?.close();
         await db.close();
       })();
       return closing;
     },
   };
+}
+
+function envInteger(name: string, raw: string | undefined, min: number, max: number) {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw.trim());
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Delivery-loop tuning from the environment: `SWITCHBOARD_LEASE_MS` (how long a claim is held
+ * before another worker may take it over; keep it well above the 15 s response deadline) and
+ * `SWITCHBOARD_IDLE_POLL_MS` (the longest idle sleep when no notification arrives).
+ */
+function dispatcherOptionsFromEnv(env: NodeJS.ProcessEnv): DispatcherOptions {
+  const options: DispatcherOptions = {};
+  const leaseMs = envInteger('SWITCHBOARD_LEASE_MS', env.SWITCHBOARD_LEASE_MS, 1_000, 86_400_000);
+  if (leaseMs !== undefined) options.leaseMs = leaseMs;
+  const idlePollMs = envInteger(
+    'SWITCHBOARD_IDLE_POLL_MS',
+    env.SWITCHBOARD_IDLE_POLL_MS,
+    10,
+    3_600_000,
+  );
+  if (idlePollMs !== undefined) options.idlePollMs = idlePollMs;
+  return options;
 }

@@ -16,6 +16,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { healthRoutes } from './routes/health.js';
 import { messageRoutes } from './routes/messages.js';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import { recoveryRoutes } from './routes/recovery.js';
 
 export interface ApiDependencies {
@@ -112,10 +113,11 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       registerIdempotency(api, ctx.db, ctx.clock);
       await api.register(applicationRoutes, { ctx });
       await api.register(eventTypeRoutes, { ctx });
-      await api.register(endpointRoutes, { ctx });
+      await api.register(endpointRoutes, { ctx, operational: deps.operational });
       await api.register(messageRoutes, { ctx });
       await api.register(attemptRoutes, { ctx });
       await api.register(recoveryRoutes, { ctx });
+      await api.register(operationalWebhookRoutes, { ctx, operational: deps.operational });
     },
     { prefix: '/api/v1' },
   );

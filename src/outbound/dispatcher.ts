@@ -25,7 +25,12 @@ import type { OperationalEvents } from './operational-events.js';
 import { RateLimiter } from './rate-limiter.js';
 import { decideRetry } from './retry-policy.js';
 import type { SendResult, WebhookSender } from './sender.js';
-import { buildSignatureHeaders, signGithubStyle, signStripeStyle } from './signing.js';
+import {
+  buildSignatureHeaders,
+  SECRET_PREFIX,
+  signGithubStyle,
+  signStripeStyle,
+} from './signing.js';
 
 export interface DispatcherOptions {
   /** Deliveries claimed per query. */
@@ -63,6 +68,10 @@ export class Dispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
+  /** While the loop sleeps, when it wakes (+∞ while it works out how long to sleep). */
+  private wakeAt = Number.NEGATIVE_INFINITY;
+  /** The earliest time one of our deliveries was put back for, since the last claim. */
+  private earliestDueAgain = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -105,6 +114,7 @@ export class Dispatcher {
           await Promise.race(this.inFlight);
           continue;
         }
+        this.earliestDueAgain = Number.POSITIVE_INFINITY;
         const claimed = await claimDueDeliveries(this.ctx.db, {
           now: this.ctx.clock(),
           limit: Math.min(this.batchSize, free),
@@ -112,7 +122,7 @@ export class Dispatcher {
           worker: this.workerId,
         });
         for (const delivery of claimed) this.track(this.process(delivery));
-        if (claimed.length === 0) await this.signal.wait(await this.idleFor());
+        if (claimed.length === 0) await this.sleep();
       } catch (error) {
         // The database is unreachable or busy: back off and try again; nothing is lost.
         this.ctx.log.error({ err: error }, 'delivery loop error');
@@ -121,7 +131,32 @@ export class Dispatcher {
     }
   }
 
-  /** Sleep until the next delivery falls due (a retry, a deliverAt), at most `idlePollMs`. */
+  /**
+   * Sleeps until the next delivery falls due, at most `idlePollMs`. Deliveries in flight may be
+   * put back for a time sooner than that (a retry, a rate-limit or FIFO wait) after the MIN
+   * query ran: `dueAgainAt` wakes the loop for them, instead of leaving them up to
+   * `idlePollMs` late.
+   */
+  private async sleep(): Promise<void> {
+    this.wakeAt = Number.POSITIVE_INFINITY;
+    try {
+      const ms = await this.idleFor();
+      const now = this.ctx.clock();
+      const sooner = Math.max(1, this.earliestDueAgain - now);
+      this.wakeAt = now + Math.min(ms, sooner);
+      await this.signal.wait(Math.min(ms, sooner));
+    } finally {
+      this.wakeAt = Number.NEGATIVE_INFINITY;
+    }
+  }
+
+  /** One of our deliveries was put back for `at`: the loop must be awake by then. */
+  private dueAgainAt(at: number): void {
+    this.earliestDueAgain = Math.min(this.earliestDueAgain, at);
+    if (at < this.wakeAt) this.signal.wakeLocal();
+  }
+
+  /** Time until the next delivery falls due (a retry, a deliverAt), at most `idlePollMs`. */
   private async idleFor(): Promise<number> {
     const next = await nextDueAt(this.ctx.db);
     if (next === undefined) return this.idlePollMs;
@@ -140,7 +175,7 @@ export class Dispatcher {
     const now = this.ctx.clock();
     const [message, target] = await Promise.all([
       getMessageById(this.ctx.db, delivery.msgId),
-      loadDeliveryTarget(this.ctx.db, this.ctx.box, delivery.endpointId),
+      loadDeliveryTarget(this.ctx.db, this.ctx.box, delivery.endpointId, now),
     ]);
     // Deleted or disabled endpoints, and expired payloads, receive nothing: the delivery ends.
     if (!message || message.payload === null || !target || target.disabled) {
@@ -157,13 +192,18 @@ export class Dispatcher {
       );
       return;
     }
+    // Ordering first: a delivery that must wait anyway must not use up a rate-limit token or
+    // a half-open breaker's probe slot (neither is given back until the probe times out).
+    const waitUntil = target.ordering === 'fifo' ? await this.fifoWait(delivery, now) : undefined;
+    if (waitUntil !== undefined) {
+      await rescheduleDelivery(this.ctx.db, delivery.id, waitUntil, this.workerId, now);
+      this.dueAgainAt(waitUntil);
+      return;
+    }
     const gate = this.admit(target, now);
     if (gate !== undefined) {
       await rescheduleDelivery(this.ctx.db, delivery.id, gate, this.workerId, now);
-      return;
-    }
-    if (target.ordering === 'fifo' && (await this.hasEarlierPending(delivery))) {
-      await rescheduleDelivery(this.ctx.db, delivery.id, now + 250, this.workerId, now);
+      this.dueAgainAt(gate);
       return;
     }
 
@@ -172,16 +212,19 @@ export class Dispatcher {
       ...target.headers,
       ...buildSignatureHeaders(target.keys, message.id, timestamp, message.payload),
     };
-    if (target.legacySignature?.scheme === 'stripe') {
+    // The legacy schemes are HMACs keyed with a whsec_ secret; an ed25519 (whsk_) key would
+    // make the signer throw on every attempt, and the delivery would never be recorded.
+    const hmacKey = target.keys[0]?.startsWith(SECRET_PREFIX) ? target.keys[0] : undefined;
+    if (hmacKey !== undefined && target.legacySignature?.scheme === 'stripe') {
       headers[target.legacySignature.header ?? 'stripe-signature'] = signStripeStyle(
-        target.keys[0] ?? '',
+        hmacKey,
         timestamp,
         message.payload,
         { secretEncoding: 'whsec' },
       );
-    } else if (target.legacySignature?.scheme === 'github') {
+    } else if (hmacKey !== undefined && target.legacySignature?.scheme === 'github') {
       headers[target.legacySignature.header ?? 'x-hub-signature-256'] = signGithubStyle(
-        target.keys[0] ?? '',
+        hmacKey,
         message.payload,
         { secretEncoding: 'whsec' },
       );
@@ -203,12 +246,20 @@ export class Dispatcher {
     return breaker.allowed ? undefined : breaker.retryAt;
   }
 
-  private async hasEarlierPending(delivery: DeliveryRecord): Promise<boolean> {
-    const row = await this.ctx.db.get<{ id: string }>(
-      'SELECT id FROM deliveries WHERE endpoint_id = ? AND id < ? AND next_attempt_at IS NOT NULL LIMIT 1',
+  /**
+   * FIFO: undefined when no earlier delivery to the endpoint is unfinished, else when to look
+   * again. While the earliest one is being sent (leased), soon; while it waits for a retry (or
+   * for the rate limiter or breaker), not before it is due — polling every 250 ms through a
+   * retry delay of hours would rewrite every queued row four times a second.
+   */
+  private async fifoWait(delivery: DeliveryRecord, now: number): Promise<number | undefined> {
+    const row = await this.ctx.db.get<{ next_attempt_at: number; lease_until: number | null }>(
+      'SELECT next_attempt_at, lease_until FROM deliveries WHERE endpoint_id = ? AND id < ? AND next_attempt_at IS NOT NULL ORDER BY id LIMIT 1',
       [delivery.endpointId, delivery.id],
     );
-    return row !== undefined;
+    if (row === undefined) return undefined;
+    if (row.lease_until !== null) return now + 250;
+    return Math.max(now + 250, Number(row.next_attempt_at));
   }
 
   private async record(
@@ -281,6 +332,7 @@ export class Dispatcher {
         gone: decision.disableEndpoint,
       });
     });
+    if (effects && decision.action === 'retry') this.dueAgainAt(decision.at);
 
     const outcome =
       result.outcome.kind === 'response'
@@ -294,7 +346,17 @@ export class Dispatcher {
     if (success && delivery.attemptCount === 0) {
       this.metrics.deliveryLatency?.observe((now - delivery.createdAt) / 1000);
     }
-    if (!effects || !this.operational || manual) return;
+    if (!effects || !this.operational) return;
+    // An endpoint disabled by a resend (410) is disabled all the same: say so. Only the
+    // message.attempt.* events are for scheduled attempts alone.
+    if (effects.disabled) {
+      await this.operational.endpointDisabled(
+        delivery.appId,
+        target.id,
+        effects.failingSince ?? now,
+      );
+    }
+    if (manual) return;
     const lastAttempt = {
       id: attemptId,
       responseStatusCode: result.statusCode,
@@ -306,13 +368,6 @@ export class Dispatcher {
       endpointId: delivery.endpointId,
       lastAttempt,
     };
-    if (effects.disabled) {
-      await this.operational.endpointDisabled(
-        delivery.appId,
-        target.id,
-        effects.failingSince ?? now,
-      );
-    }
     if (success && delivery.attemptCount >= 4) await this.operational.attemptRecovered(ref);
     else if (!success && decision.action === 'retry' && attemptNumber === 4) {
       await this.operational.attemptFailing(ref);

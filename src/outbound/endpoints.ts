@@ -1,6 +1,7 @@
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { type AppId, type EndpointId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
+import type { EndpointDeliveryOptions } from '../store/endpoint-health.js';
 import type { EndpointRecord } from '../store/endpoints.js';
 import * as store from '../store/endpoints.js';
 import type { Page, PageRequest } from '../store/pagination.js';
@@ -17,7 +18,26 @@ import {
   SIGNING_KEY_PREFIX,
 } from './signing.js';
 
-export interface EndpointInput {
+/** Switchboard's delivery options as the API takes them; `null` = the default. */
+export interface DeliveryOptionsInput {
+  /** `fifo`: the next message waits until the previous one succeeded or was given up. */
+  ordering?: 'fifo' | 'unordered' | null;
+  /** Retry every non-2xx answer, not only 408, 429 and 5xx. */
+  retryNon2xx?: boolean | null;
+  /** A legacy signature header sent alongside the Standard Webhooks ones. */
+  legacySignature?: LegacySignature | null;
+}
+
+export type LegacySignature = NonNullable<EndpointDeliveryOptions['legacySignature']>;
+
+/** The delivery options with every default filled in, as EndpointOut shows them. */
+export interface DeliveryOptions {
+  ordering: 'fifo' | 'unordered';
+  retryNon2xx: boolean;
+  legacySignature: LegacySignature | null;
+}
+
+export interface EndpointInput extends DeliveryOptionsInput {
   url: string;
   description?: string;
   uid?: string | null;
@@ -40,6 +60,15 @@ export type EndpointUpsertInput = Omit<EndpointInput, 'secret' | 'headers'>;
 
 /** Absent = unchanged, `null` = cleared. */
 export type EndpointPatch = Partial<EndpointUpsertInput>;
+
+/**
+ * Which application the endpoints belong to, beyond its id. The hidden operational
+ * application filters on Switchboard's own event names (`endpoint.disabled`, …), which are not
+ * in the event-type catalogue: for it, `eventTypes` lists the names a filter may use.
+ */
+export interface EndpointScope {
+  eventTypes?: readonly string[];
+}
 
 export interface HeadersOut {
   headers: Record<string, string>;
@@ -227,14 +256,101 @@ export async function requireEndpoint(
  * Filters may only name existing, non-archived event types — except those the endpoint
  * already filters on: archiving an event type does not break the endpoints that use it.
  */
-function checkEventTypes(
+async function checkEventTypes(
   sql: Sql,
   names: string[] | null | undefined,
-  existing?: EndpointRecord,
+  existing: EndpointRecord | undefined,
+  scope: EndpointScope,
 ): Promise<void> {
   const kept = existing?.eventTypes ?? [];
   const added = names?.filter((name) => !kept.includes(name));
-  return requireAvailableEventTypes(sql, added, ['body', 'eventTypes']);
+  const allowed = scope.eventTypes;
+  if (allowed === undefined) {
+    return requireAvailableEventTypes(sql, added, ['body', 'eventTypes']);
+  }
+  const missing = added?.filter((name) => !allowed.includes(name)) ?? [];
+  if (missing.length > 0) {
+    throw ValidationError.at(
+      ['body', 'eventTypes'],
+      `The following event types don't exist: ${missing.join(', ')}`,
+    );
+  }
+}
+
+// Headers the engine sets itself: a legacy signature must not replace them.
+const RESERVED_SIGNATURE_HEADERS = new Set([
+  'accept',
+  'connection',
+  'host',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+]);
+
+/** A legacy signature header name: a valid, non-reserved header token, stored lower case. */
+function checkLegacySignature(
+  value: LegacySignature | null | undefined,
+): LegacySignature | null | undefined {
+  if (!value) return value;
+  if (value.header === undefined) return { scheme: value.scheme };
+  const loc = ['body', 'legacySignature', 'header'];
+  checkHeaderName(value.header, loc);
+  const header = value.header.toLowerCase();
+  if (RESERVED_SIGNATURE_HEADERS.has(header)) {
+    throw ValidationError.at(loc, 'Header is set by Switchboard itself.');
+  }
+  return { scheme: value.scheme, header };
+}
+
+/** The stored options of a create/PUT body: absent or null fields take their default. */
+function deliveryOptionsOf(input: DeliveryOptionsInput): EndpointDeliveryOptions {
+  return {
+    ordering: input.ordering ?? 'unordered',
+    retryNon2xx: input.retryNon2xx ?? false,
+    legacySignature: checkLegacySignature(input.legacySignature) ?? null,
+  };
+}
+
+/** PATCH: absent = unchanged, null = back to the default. */
+function patchDeliveryOptions(
+  existing: EndpointDeliveryOptions | undefined,
+  patch: DeliveryOptionsInput,
+): EndpointDeliveryOptions {
+  const base = withDefaults(existing);
+  return {
+    ordering: patch.ordering === undefined ? base.ordering : (patch.ordering ?? 'unordered'),
+    retryNon2xx: patch.retryNon2xx === undefined ? base.retryNon2xx : (patch.retryNon2xx ?? false),
+    legacySignature:
+      patch.legacySignature === undefined
+        ? base.legacySignature
+        : (checkLegacySignature(patch.legacySignature) ?? null),
+  };
+}
+
+/** The options of a record, every default filled in (what EndpointOut shows). */
+export function withDefaults(options: EndpointDeliveryOptions | undefined): DeliveryOptions {
+  return {
+    ordering: options?.ordering ?? 'unordered',
+    retryNon2xx: options?.retryNon2xx ?? false,
+    legacySignature: options?.legacySignature ?? null,
+  };
+}
+
+/**
+ * The legacy schemes are HMACs keyed with the endpoint's `whsec_` secret: an ed25519
+ * (`whsk_`) endpoint has no such secret to sign them with.
+ */
+function checkLegacyKey(
+  legacy: LegacySignature | null | undefined,
+  secret: string,
+  loc: (string | number)[],
+): void {
+  if (legacy && secret.startsWith(SIGNING_KEY_PREFIX)) {
+    throw ValidationError.at(
+      loc,
+      'A legacy signature scheme needs an HMAC (whsec_) secret, not an ed25519 (whsk_) key.',
+    );
+  }
 }
 
 /** Checks what a create/PUT body carries beyond its schema; returns the normalised URL. */
@@ -262,6 +378,7 @@ function recordFrom(
     eventTypes: input.eventTypes ?? null,
     channels: input.channels ?? null,
     metadata: input.metadata ?? {},
+    options: deliveryOptionsOf(input),
     updatedAt: now,
   };
 }
@@ -270,11 +387,12 @@ export async function createEndpoint(
   ctx: ServiceContext,
   appId: AppId,
   input: EndpointInput,
+  scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
   const url = checkInput(input);
   if (typeof input.secret === 'string') checkSecret(input.secret, ['body', 'secret']);
   const headers = input.headers ? checkHeaders(input.headers) : {};
-  await checkEventTypes(ctx.db, input.eventTypes);
+  await checkEventTypes(ctx.db, input.eventTypes, undefined, scope);
   const now = ctx.clock();
   const endpoint = recordFrom(
     input,
@@ -283,6 +401,7 @@ export async function createEndpoint(
     now,
   );
   const secret = input.secret ?? generateSecret();
+  checkLegacyKey(endpoint.options?.legacySignature, secret, ['body', 'legacySignature']);
   await conflictOnUid(() =>
     store.insertEndpoint(ctx.db, endpoint, {
       secret: sealSecret(ctx, secret),
@@ -301,19 +420,30 @@ export async function upsertEndpoint(
   appId: AppId,
   idOrUid: string,
   input: EndpointUpsertInput,
+  scope: EndpointScope = {},
 ): Promise<{ endpoint: EndpointRecord; created: boolean }> {
   const url = checkInput(input);
   const existing = await store.findEndpoint(ctx.db, appId, idOrUid);
   if (!existing) {
-    const created = await createEndpoint(ctx, appId, {
-      ...input,
-      secret: undefined,
-      headers: undefined,
-    });
+    const created = await createEndpoint(
+      ctx,
+      appId,
+      { ...input, secret: undefined, headers: undefined },
+      scope,
+    );
     return { endpoint: created, created: true };
   }
-  await checkEventTypes(ctx.db, input.eventTypes, existing);
+  await checkEventTypes(ctx.db, input.eventTypes, existing, scope);
   const endpoint = recordFrom(input, url, existing, ctx.clock());
+  if (endpoint.options?.legacySignature) {
+    const sealed = await store.findEndpointSealed(ctx.db, existing.id);
+    if (sealed) {
+      checkLegacyKey(endpoint.options.legacySignature, openSecret(ctx, sealed.secret), [
+        'body',
+        'legacySignature',
+      ]);
+    }
+  }
   await conflictOnUid(() =>
     store.updateEndpoint(ctx.db, endpoint, {
       resetFailures: existing.disabled && !endpoint.disabled,
@@ -327,6 +457,7 @@ export async function patchEndpoint(
   appId: AppId,
   idOrUid: string,
   patch: EndpointPatch,
+  scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
   checkUid(patch.uid, 'ep_', ['body', 'uid']);
   const url = patch.url === undefined ? undefined : normaliseUrl(patch.url);
@@ -337,7 +468,17 @@ export async function patchEndpoint(
       const now = ctx.clock();
       await store.touchEndpoint(tx, found.id, now);
       const existing = (await store.getEndpointById(tx, found.id)) ?? found;
-      await checkEventTypes(tx, patch.eventTypes, existing);
+      await checkEventTypes(tx, patch.eventTypes, existing, scope);
+      const options = patchDeliveryOptions(existing.options, patch);
+      if (patch.legacySignature) {
+        const sealed = await store.findEndpointSealed(tx, existing.id);
+        if (sealed) {
+          checkLegacyKey(options.legacySignature, openSecret(ctx, sealed.secret), [
+            'body',
+            'legacySignature',
+          ]);
+        }
+      }
       const endpoint: EndpointRecord = {
         id: existing.id,
         appId: existing.appId,
@@ -351,6 +492,7 @@ export async function patchEndpoint(
         eventTypes: patch.eventTypes === undefined ? existing.eventTypes : patch.eventTypes,
         channels: patch.channels === undefined ? existing.channels : patch.channels,
         metadata: patch.metadata ?? existing.metadata,
+        options,
         updatedAt: now,
       };
       await store.updateEndpoint(tx, endpoint, {
@@ -369,14 +511,15 @@ export function getEndpoint(
   return requireEndpoint(ctx.db, appId, idOrUid);
 }
 
-/** Soft delete: the uid is freed; the row stays for the attempt history. */
+/** Soft delete: the uid is freed; the row stays for the attempt history. Returns what it was. */
 export async function deleteEndpoint(
   ctx: ServiceContext,
   appId: AppId,
   idOrUid: string,
-): Promise<void> {
+): Promise<EndpointRecord> {
   const endpoint = await requireEndpoint(ctx.db, appId, idOrUid);
   await store.deleteEndpoint(ctx.db, endpoint.id, ctx.clock());
+  return endpoint;
 }
 
 /** Iterators must be endpoint ids (a leading `-` travels back). */
@@ -421,7 +564,7 @@ export async function rotateEndpointSecret(
   appId: AppId,
   idOrUid: string,
   options: { key?: string | null; gracePeriodSeconds?: number | null },
-): Promise<void> {
+): Promise<EndpointRecord> {
   if (typeof options.key === 'string') checkSecret(options.key, ['body', 'key']);
   const grace = options.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
   if (!Number.isInteger(grace) || grace < 0 || grace > MAX_GRACE_SECONDS) {
@@ -431,8 +574,9 @@ export async function rotateEndpointSecret(
     );
   }
   const next = options.key ?? generateSecret();
-  await ctx.db.transaction(async (tx) => {
+  return ctx.db.transaction(async (tx) => {
     const endpoint = await requireEndpoint(tx, appId, idOrUid);
+    checkLegacyKey(endpoint.options?.legacySignature, next, ['body', 'key']);
     const now = ctx.clock();
     await store.touchEndpoint(tx, endpoint.id, now);
     await store.purgeExpiredOldSecrets(tx, endpoint.id, now);
@@ -447,6 +591,7 @@ export async function rotateEndpointSecret(
     // The old secret is moved as it is, still sealed.
     await store.insertOldSecret(tx, endpoint.id, sealed.secret, now + grace * 1000);
     await store.updateEndpointSecret(tx, endpoint.id, sealSecret(ctx, next), now);
+    return endpoint;
   });
 }
 

@@ -1,4 +1,5 @@
 import type { AppId, EndpointId } from '../core/ids.js';
+import type { EndpointDeliveryOptions } from './endpoint-health.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
 import type { Sql } from './sql.js';
@@ -21,6 +22,11 @@ export interface EndpointRecord {
   /** null = every message, whatever its channels. */
   channels: string[] | null;
   metadata: Record<string, string>;
+  /**
+   * Switchboard's delivery options (the `options` column). Always set on records read by this
+   * module; a record built elsewhere may leave it out, and then writes keep what is stored.
+   */
+  options?: EndpointDeliveryOptions;
   createdAt: number;
   updatedAt: number;
 }
@@ -43,6 +49,7 @@ interface Row {
   event_types: string | null;
   channels: string | null;
   metadata: string;
+  options: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -60,13 +67,14 @@ function fromRow(row: Row): EndpointRecord {
     eventTypes: fromJson<string[]>(row.event_types),
     channels: fromJson<string[]>(row.channels),
     metadata: fromJson<Record<string, string>>(row.metadata) ?? {},
+    options: fromJson<EndpointDeliveryOptions>(row.options) ?? {},
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
 }
 
 const COLUMNS =
-  'id, app_id, uid, url, description, version, throttle_rate, disabled, event_types, channels, metadata, created_at, updated_at';
+  'id, app_id, uid, url, description, version, throttle_rate, disabled, event_types, channels, metadata, options, created_at, updated_at';
 
 /** A live endpoint of an application, by id or uid (Svix's `{endpoint_id}` accepts either). */
 export async function findEndpoint(
@@ -108,7 +116,7 @@ export async function insertEndpoint(
   sealed: EndpointSealed,
 ): Promise<void> {
   await sql.run(
-    `INSERT INTO endpoints (${COLUMNS}, headers, secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO endpoints (${COLUMNS}, headers, secret) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       endpoint.id,
       endpoint.appId,
@@ -121,6 +129,7 @@ export async function insertEndpoint(
       toJson(endpoint.eventTypes),
       toJson(endpoint.channels),
       toJson(endpoint.metadata),
+      toJson(endpoint.options ?? {}),
       endpoint.createdAt,
       endpoint.updatedAt,
       sealed.headers,
@@ -130,8 +139,9 @@ export async function insertEndpoint(
 }
 
 /**
- * Writes the API-visible fields. `resetFailures` clears the failure streak the delivery engine
- * keeps, for an endpoint that is being re-enabled.
+ * Writes the API-visible fields (the delivery options too, when the record carries them).
+ * `resetFailures` clears the failure streak the delivery engine keeps, for an endpoint that is
+ * being re-enabled.
  */
 export async function updateEndpoint(
   sql: Sql,
@@ -139,8 +149,9 @@ export async function updateEndpoint(
   options: { resetFailures?: boolean } = {},
 ): Promise<void> {
   const reset = options.resetFailures ? ', consecutive_failures = 0, failing_since = NULL' : '';
+  const deliveryOptions = endpoint.options === undefined ? '' : ', options = ?';
   await sql.run(
-    `UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, throttle_rate = ?, disabled = ?, event_types = ?, channels = ?, metadata = ?, updated_at = ?${reset} WHERE id = ?`,
+    `UPDATE endpoints SET uid = ?, url = ?, description = ?, version = ?, throttle_rate = ?, disabled = ?, event_types = ?, channels = ?, metadata = ?, updated_at = ?${reset}${deliveryOptions} WHERE id = ?`,
     [
       endpoint.uid,
       endpoint.url,
@@ -152,6 +163,7 @@ export async function updateEndpoint(
       toJson(endpoint.channels),
       toJson(endpoint.metadata),
       endpoint.updatedAt,
+      ...(endpoint.options === undefined ? [] : [toJson(endpoint.options)]),
       endpoint.id,
     ],
   );

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Svix } from 'svix';
-import { type Switchboard, startSwitchboard } from '../../src/app.js';
+import { type StartOptions, type Switchboard, startSwitchboard } from '../../src/app.js';
 import { loadConfig } from '../../src/platform/config.js';
 import { type Backend, createPostgresDatabase } from './backends.js';
 
@@ -36,6 +36,7 @@ export interface TestResponse {
 export async function startTestServer(
   backend: Backend = 'sqlite',
   env: Record<string, string> = {},
+  options: StartOptions = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const pgDb = backend === 'postgres' ? await createPostgresDatabase() : undefined;
@@ -50,7 +51,7 @@ export async function startTestServer(
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const sb = await startSwitchboard(config, { logger: false });
+  const sb = await startSwitchboard(config, { logger: false, ...options });
   const url = sb.url;
   return {
     sb,

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import type { AppId } from '../../core/ids.js';
+import type { AppId, EndpointId } from '../../core/ids.js';
 import { requireApplication } from '../../outbound/applications.js';
 import * as service from '../../outbound/endpoints.js';
+import type { OperationalEvents } from '../../outbound/operational-events.js';
 import type { ServiceContext } from '../../platform/context.js';
 import { listOrder, requireAppAccess } from '../access.js';
 import { throttleRateOf } from '../schemas/applications.js';
@@ -39,10 +40,29 @@ function aliasesOf<
   return { ...rest, throttleRate: throttleRateOf(body), eventTypes: eventTypesOf(body) };
 }
 
-export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (
-  app,
-  { ctx },
-) => {
+export const endpointRoutes: FastifyPluginAsyncTypebox<{
+  ctx: ServiceContext;
+  /** Sends `endpoint.created/updated/deleted` operational webhooks; none when absent. */
+  operational?: OperationalEvents;
+}> = async (app, { ctx, operational }) => {
+  /**
+   * The operational webhook of a change that is already committed: a failure to queue it is
+   * logged, it does not turn the caller's successful request into an error.
+   */
+  async function changed(
+    request: FastifyRequest,
+    kind: 'created' | 'updated' | 'deleted',
+    appId: AppId,
+    endpointId: EndpointId,
+  ): Promise<void> {
+    if (!operational) return;
+    try {
+      await operational.endpointChanged(kind, appId, endpointId);
+    } catch (error) {
+      request.log.error({ err: error, endpointId }, `endpoint.${kind} operational webhook lost`);
+    }
+  }
+
   /** `{app_id}` by id or uid; an application-scoped key only reaches its own application. */
   async function appOf(request: FastifyRequest & { params: { app_id: string } }): Promise<AppId> {
     const found = await requireApplication(ctx.db, request.params.app_id);
@@ -88,6 +108,7 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
     async (request, reply) => {
       const appId = await appOf(request);
       const created = await service.createEndpoint(ctx, appId, aliasesOf(request.body));
+      await changed(request, 'created', appId, created.id);
       return reply.code(201).send(toEndpointOut(created));
     },
   );
@@ -127,6 +148,7 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
         request.params.endpoint_id,
         aliasesOf(request.body),
       );
+      await changed(request, result.created ? 'created' : 'updated', appId, result.endpoint.id);
       return reply.code(result.created ? 201 : 200).send(toEndpointOut(result.endpoint));
     },
   );
@@ -150,6 +172,7 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
         request.params.endpoint_id,
         aliasesOf(request.body),
       );
+      await changed(request, 'updated', appId, patched.id);
       return toEndpointOut(patched);
     },
   );
@@ -166,7 +189,8 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
     },
     async (request, reply) => {
       const appId = await appOf(request);
-      await service.deleteEndpoint(ctx, appId, request.params.endpoint_id);
+      const deleted = await service.deleteEndpoint(ctx, appId, request.params.endpoint_id);
+      await changed(request, 'deleted', appId, deleted.id);
       return reply.code(204).send(null);
     },
   );
@@ -207,7 +231,13 @@ export const endpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
     },
     async (request, reply) => {
       const appId = await appOf(request);
-      await service.rotateEndpointSecret(ctx, appId, request.params.endpoint_id, request.body);
+      const rotated = await service.rotateEndpointSecret(
+        ctx,
+        appId,
+        request.params.endpoint_id,
+        request.body,
+      );
+      await changed(request, 'updated', appId, rotated.id);
       return reply.code(204).send(null);
     },
   );

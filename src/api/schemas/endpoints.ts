@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { toIso } from '../../core/time.js';
+import { withDefaults } from '../../outbound/endpoints.js';
 import type { EndpointRecord } from '../../store/endpoints.js';
 import {
   Channel,
@@ -36,6 +37,43 @@ const Secret = Type.String({
     '`whsec_` + base64 of 24..64 bytes (HMAC, `v1`) or `whsk_` + base64 of an ed25519 key (`v1a`); generated when null.',
 });
 
+// Switchboard extensions (not in Svix): how the engine delivers to this endpoint.
+const Ordering = Type.Union([Type.Literal('unordered'), Type.Literal('fifo')], {
+  description:
+    '`fifo`: a message is sent only once every earlier message to this endpoint succeeded or was given up. Default `unordered`.',
+});
+const RetryNon2xx = Type.Boolean({
+  description:
+    'Retry every non-2xx answer, not only 408, 429 and 5xx (410 still disables). Default false.',
+});
+const LegacySignature = Type.Object(
+  {
+    scheme: Type.Union([Type.Literal('stripe'), Type.Literal('github')], {
+      description:
+        '`stripe`: `t=<ts>,v1=<hex HMAC-SHA256 of "{t}.{body}">`; `github`: `sha256=<hex HMAC-SHA256 of the body>`. Keyed with the endpoint\'s whsec_ secret.',
+    }),
+    header: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$",
+        description: 'Default `stripe-signature` / `x-hub-signature-256`.',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'LegacySignature',
+    description: 'A legacy signature header sent alongside the Standard Webhooks headers.',
+  },
+);
+
+const deliveryFields = {
+  ordering: Type.Optional(Nullable(Ordering)),
+  retryNon2xx: Type.Optional(Nullable(RetryNon2xx)),
+  legacySignature: Type.Optional(Nullable(LegacySignature)),
+};
+
 const upsertFields = {
   url: Url,
   description: Type.Optional(PlainText),
@@ -48,6 +86,7 @@ const upsertFields = {
   channels: Type.Optional(Nullable(Channels)),
   metadata: Type.Optional(Metadata),
   version: Type.Optional(Version),
+  ...deliveryFields,
 };
 
 export const EndpointIn = Type.Object(
@@ -74,6 +113,7 @@ export const EndpointPatch = Type.Object(
     channels: Type.Optional(Nullable(Channels)),
     metadata: Type.Optional(Metadata),
     version: Type.Optional(Version),
+    ...deliveryFields,
   },
   { title: 'EndpointPatch' },
 );
@@ -96,6 +136,9 @@ export const EndpointOut = Type.Object(
       Type.Array(Type.String(), { description: 'Svix OSS alias of eventTypes.' }),
     ),
     version: Type.Integer(),
+    ordering: Ordering,
+    retryNon2xx: RetryNon2xx,
+    legacySignature: Nullable(LegacySignature),
   },
   { title: 'EndpointOut' },
 );
@@ -164,6 +207,7 @@ export function toEndpointOut(endpoint: EndpointRecord) {
     rateLimit: endpoint.throttleRate,
     filterTypes: endpoint.eventTypes,
     version: endpoint.version,
+    ...withDefaults(endpoint.options),
   };
 }
 

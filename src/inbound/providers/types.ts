@@ -43,7 +43,12 @@ export interface Provider<Config = Record<string, unknown>> {
    * Checks the request's authenticity in constant time. `now` is epoch ms; `toleranceSeconds`
    * is the source's setting (or the provider default).
    */
-  verify(request: InboundRequest, config: Config, now: number, toleranceSeconds?: number): VerifyResult;
+  verify(
+    request: InboundRequest,
+    config: Config,
+    now: number,
+    toleranceSeconds?: number,
+  ): VerifyResult;
   /**
    * A verification handshake to answer *instead of* storing the request as an event: GET
    * challenges (Meta, Twitch…), or a signed POST such as Slack's `url_verification`. Called
