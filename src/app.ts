@@ -7,7 +7,7 @@ import { OperationalEvents } from './outbound/operational-events.js';
 import { WebhookSender } from './outbound/sender.js';
 import { parseAllowedNetworks } from './outbound/ssrf.js';
 import { Authenticator, bootstrapAdminKey } from './platform/auth.js';
-import { type Config, ConfigError } from './platform/config.js';
+import type { Config } from './platform/config.js';
 import type { ServiceContext } from './platform/context.js';
 import { loggerOptions } from './platform/logger.js';
 import { Metrics } from './platform/metrics.js';
@@ -51,7 +51,6 @@ export async function startSwitchboard(
       : (loggerOptions(config.logLevel) as pino.LoggerOptions),
   );
   const allowList = parseAllowedNetworks(config.allowedNetworks);
-  const tuning = dispatcherOptionsFromEnv(process.env);
   const db = await openDatabase(config.databaseUrl);
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
   const queue = new QueueSignal();
@@ -78,9 +77,18 @@ export async function startSwitchboard(
       lookup: options.lookup,
     });
     dispatcher = new Dispatcher(ctx, sender, queue, metrics, operational, {
-      ...tuning,
+      leaseMs: config.leaseMs,
+      idlePollMs: config.idlePollMs,
+      disableAfterFailures: config.disableAfterFailures,
       ...options.dispatcher,
     });
+    const running = dispatcher;
+    metrics.gauge(
+      'switchboard_endpoint_breakers',
+      'Per-endpoint circuit breakers of this worker, by state',
+      async () => running.breakerCounts(),
+      'state',
+    );
   }
   metrics.gauge(
     'switchboard_delivery_queue_depth',
@@ -93,7 +101,31 @@ export async function startSwitchboard(
     async () => (await queueStats(db, ctx.clock())).oldestDueAgeMs / 1000,
   );
 
-  const http = await buildApi({ ctx, auth, metrics, operational, logger: log });
+  // A process that delivers must keep its queue moving: readiness fails when the oldest due
+  // delivery has waited longer than a few leases (workers stuck, or far too few of them).
+  const stuckAfterMs = Math.max(5 * 60_000, 3 * config.leaseMs);
+  const readinessChecks = dispatcher
+    ? [
+        async () => {
+          const { oldestDueAgeMs } = await queueStats(db, ctx.clock());
+          if (oldestDueAgeMs > stuckAfterMs) {
+            throw new Error(
+              `oldest due delivery has waited ${Math.round(oldestDueAgeMs / 1000)} s`,
+            );
+          }
+        },
+      ]
+    : [];
+  const http = await buildApi({
+    ctx,
+    auth,
+    metrics,
+    operational,
+    logger: log,
+    readinessChecks,
+    // SWITCHBOARD_ROLE=worker delivers only: it serves probes and metrics, not the API.
+    managementApi: config.role !== 'worker',
+  });
   let address: string;
   try {
     address = await http.listen({ port: config.port, host: config.host });
@@ -130,32 +162,4 @@ export async function startSwitchboard(
       return closing;
     },
   };
-}
-
-function envInteger(name: string, raw: string | undefined, min: number, max: number) {
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = Number(raw.trim());
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
-  }
-  return value;
-}
-
-/**
- * Delivery-loop tuning from the environment: `SWITCHBOARD_LEASE_MS` (how long a claim is held
- * before another worker may take it over; keep it well above the 15 s response deadline) and
- * `SWITCHBOARD_IDLE_POLL_MS` (the longest idle sleep when no notification arrives).
- */
-function dispatcherOptionsFromEnv(env: NodeJS.ProcessEnv): DispatcherOptions {
-  const options: DispatcherOptions = {};
-  const leaseMs = envInteger('SWITCHBOARD_LEASE_MS', env.SWITCHBOARD_LEASE_MS, 1_000, 86_400_000);
-  if (leaseMs !== undefined) options.leaseMs = leaseMs;
-  const idlePollMs = envInteger(
-    'SWITCHBOARD_IDLE_POLL_MS',
-    env.SWITCHBOARD_IDLE_POLL_MS,
-    10,
-    3_600_000,
-  );
-  if (idlePollMs !== undefined) options.idlePollMs = idlePollMs;
-  return options;
 }

@@ -26,6 +26,8 @@ export interface ApiDependencies {
   operational: OperationalEvents;
   /** Extra readiness checks (e.g. the delivery queue is moving). */
   readinessChecks?: (() => Promise<void>)[];
+  /** Serve `/api/v1` (false for delivery-only workers, which serve probes and metrics). */
+  managementApi?: boolean;
   logger: FastifyBaseLogger;
 }
 
@@ -105,6 +107,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   await app.register(healthRoutes, { ctx, metrics, readinessChecks: deps.readinessChecks ?? [] });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  if (deps.managementApi === false) return app;
   await app.register(
     async (api) => {
       api.addHook('onRequest', async (request) => {

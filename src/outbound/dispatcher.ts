@@ -89,6 +89,12 @@ export class Dispatcher {
     this.random = options.random ?? Math.random;
   }
 
+  /** Breaker states of this worker, for metrics. */
+  breakerCounts(): Record<string, number> {
+    const { closed, open, halfOpen } = this.breakers.counts();
+    return { closed, open, half_open: halfOpen };
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -115,14 +121,15 @@ export class Dispatcher {
           continue;
         }
         this.earliestDueAgain = Number.POSITIVE_INFINITY;
+        const seen = this.signal.version;
         const claimed = await claimDueDeliveries(this.ctx.db, {
           now: this.ctx.clock(),
           limit: Math.min(this.batchSize, free),
           leaseMs: this.leaseMs,
           worker: this.workerId,
         });
-        for (const delivery of claimed) this.track(this.process(delivery));
-        if (claimed.length === 0) await this.sleep();
+        for (const delivery of claimed) this.track(delivery);
+        if (claimed.length === 0) await this.sleep(seen);
       } catch (error) {
         // The database is unreachable or busy: back off and try again; nothing is lost.
         this.ctx.log.error({ err: error }, 'delivery loop error');
@@ -137,14 +144,14 @@ export class Dispatcher {
    * query ran: `dueAgainAt` wakes the loop for them, instead of leaving them up to
    * `idlePollMs` late.
    */
-  private async sleep(): Promise<void> {
+  private async sleep(seen: number): Promise<void> {
     this.wakeAt = Number.POSITIVE_INFINITY;
     try {
       const ms = await this.idleFor();
       const now = this.ctx.clock();
       const sooner = Math.max(1, this.earliestDueAgain - now);
       this.wakeAt = now + Math.min(ms, sooner);
-      await this.signal.wait(Math.min(ms, sooner));
+      await this.signal.wait(Math.min(ms, sooner), seen);
     } finally {
       this.wakeAt = Number.NEGATIVE_INFINITY;
     }
@@ -163,12 +170,36 @@ export class Dispatcher {
     return Math.max(1, Math.min(this.idlePollMs, next - this.ctx.clock()));
   }
 
-  private track(work: Promise<void>): void {
-    const tracked = work.catch((error: unknown) => {
-      this.ctx.log.error({ err: error }, 'delivery failed unexpectedly');
+  private track(delivery: DeliveryRecord): void {
+    const tracked = this.process(delivery).catch(async (error: unknown) => {
+      this.ctx.log.error({ err: error, deliveryId: delivery.id }, 'delivery failed unexpectedly');
+      await this.backOff(delivery).catch(() => {});
     });
     this.inFlight.add(tracked);
     tracked.finally(() => this.inFlight.delete(tracked));
+  }
+
+  /**
+   * A delivery that cannot even be attempted (e.g. a secret that no longer decrypts) follows the
+   * retry schedule like a failed attempt and ends as failed, instead of being re-claimed every
+   * lease forever.
+   */
+  private async backOff(delivery: DeliveryRecord): Promise<void> {
+    const now = this.ctx.clock();
+    const schedule = this.ctx.config.retryScheduleSeconds;
+    const attempt = delivery.attemptCount + 1;
+    const exhausted = attempt >= schedule.length || delivery.triggerType === TriggerType.Manual;
+    await updateDelivery(
+      this.ctx.db,
+      delivery.id,
+      {
+        status: exhausted ? MessageStatus.Fail : MessageStatus.Sending,
+        attemptCount: attempt,
+        nextAttemptAt: exhausted ? null : now + (schedule[attempt] ?? 0) * 1000,
+        now,
+      },
+      this.workerId,
+    );
   }
 
   private async process(delivery: DeliveryRecord): Promise<void> {

@@ -17,6 +17,7 @@ import {
   SECRET_PREFIX,
   SIGNING_KEY_PREFIX,
 } from './signing.js';
+import { type AllowList, checkDestination, parseAllowedNetworks } from './ssrf.js';
 
 /** Switchboard's delivery options as the API takes them; `null` = the default. */
 export interface DeliveryOptionsInput {
@@ -88,7 +89,15 @@ const HEADER_VALUE_MAX_BYTES = 4096;
 // Validation
 
 /** http(s) only, absolute; stored in its normalised form (`https://a.com` → `https://a.com/`). */
-function normaliseUrl(url: string): string {
+const allowLists = new WeakMap<ServiceContext['config'], AllowList>();
+
+/**
+ * Absolute http(s) URL, normalised. `https://` is required unless the host is in
+ * SWITCHBOARD_ALLOWED_NETWORKS (an allowed IP literal, or `localhost` when loopback is
+ * allowed): the seed's "HTTPS only, localhost for development". The resolved address is
+ * checked again at every delivery (DNS can change).
+ */
+function normaliseUrl(ctx: ServiceContext, url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -100,6 +109,15 @@ function normaliseUrl(url: string): string {
   }
   if (parsed.hostname === '') {
     throw ValidationError.at(['body', 'url'], 'URL must have a host.');
+  }
+  let allowList = allowLists.get(ctx.config);
+  if (!allowList) {
+    allowList = parseAllowedNetworks(ctx.config.allowedNetworks);
+    allowLists.set(ctx.config, allowList);
+  }
+  const destination = checkDestination(parsed.toString(), allowList);
+  if (!destination.ok) {
+    throw ValidationError.at(['body', 'url'], destination.reason.replace(/^refused: /, ''));
   }
   return parsed.toString();
 }
@@ -354,9 +372,9 @@ function checkLegacyKey(
 }
 
 /** Checks what a create/PUT body carries beyond its schema; returns the normalised URL. */
-function checkInput(input: EndpointUpsertInput): string {
+function checkInput(ctx: ServiceContext, input: EndpointUpsertInput): string {
   checkUid(input.uid, 'ep_', ['body', 'uid']);
-  const url = normaliseUrl(input.url);
+  const url = normaliseUrl(ctx, input.url);
   checkMetadata(input.metadata);
   return url;
 }
@@ -389,7 +407,7 @@ export async function createEndpoint(
   input: EndpointInput,
   scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
-  const url = checkInput(input);
+  const url = checkInput(ctx, input);
   if (typeof input.secret === 'string') checkSecret(input.secret, ['body', 'secret']);
   const headers = input.headers ? checkHeaders(input.headers) : {};
   await checkEventTypes(ctx.db, input.eventTypes, undefined, scope);
@@ -422,7 +440,7 @@ export async function upsertEndpoint(
   input: EndpointUpsertInput,
   scope: EndpointScope = {},
 ): Promise<{ endpoint: EndpointRecord; created: boolean }> {
-  const url = checkInput(input);
+  const url = checkInput(ctx, input);
   const existing = await store.findEndpoint(ctx.db, appId, idOrUid);
   if (!existing) {
     const created = await createEndpoint(
@@ -460,7 +478,7 @@ export async function patchEndpoint(
   scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
   checkUid(patch.uid, 'ep_', ['body', 'uid']);
-  const url = patch.url === undefined ? undefined : normaliseUrl(patch.url);
+  const url = patch.url === undefined ? undefined : normaliseUrl(ctx, patch.url);
   checkMetadata(patch.metadata);
   return conflictOnUid(() =>
     ctx.db.transaction(async (tx) => {

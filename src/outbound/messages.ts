@@ -22,6 +22,7 @@ import * as store from '../store/messages.js';
 import type { Page } from '../store/pagination.js';
 import { type Sql, UniqueViolation } from '../store/sql.js';
 import { type ApplicationInput, checkUid, createApplication } from './applications.js';
+import { firstAttemptDelayMs } from './retry-policy.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -141,7 +142,9 @@ export async function createMessage(
     : matching;
   const now = ctx.clock();
   const deliverAt = input.deliverAt ?? null;
-  const dueAt = deliverAt !== null && deliverAt > now ? deliverAt : now;
+  // SWITCHBOARD_RETRY_SCHEDULE's first value delays the first try (0 by default).
+  const firstTry = now + firstAttemptDelayMs(ctx.config.retryScheduleSeconds);
+  const dueAt = deliverAt !== null && deliverAt > firstTry ? deliverAt : firstTry;
   const retentionMs =
     input.payloadRetentionHours != null
       ? input.payloadRetentionHours * HOUR_MS
@@ -181,7 +184,8 @@ export async function createMessage(
     }
     return record;
   });
-  if (endpointIds.length > 0 && dueAt <= now) ctx.queue.notify();
+  // Also for a later due time: an idle worker then shortens its sleep to it.
+  if (endpointIds.length > 0) ctx.queue.notify();
   return {
     message,
     payload: raw === undefined ? input.payload : payloadValue(raw),

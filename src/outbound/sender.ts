@@ -71,6 +71,10 @@ export class WebhookSender {
     };
     this.agent = new Agent({
       connect: { lookup: guardedLookup as never, timeout: this.timeoutMs },
+      // The deadline runs from when the request is written, not from when it joined the
+      // pool's queue: a busy receiver must not turn our own queueing into timeouts.
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
       keepAliveTimeout: 30_000,
       connections: 64,
       pipelining: 1,
@@ -87,7 +91,6 @@ export class WebhookSender {
       const refusal = checkAddress(destination.host, this.options.allowList);
       if (refusal) return refused(refusal, elapsed());
     }
-    const signal = AbortSignal.timeout(this.timeoutMs);
     try {
       const response = await request(url, {
         method: 'POST',
@@ -99,9 +102,14 @@ export class WebhookSender {
         },
         body,
         dispatcher: this.agent,
-        signal,
       });
-      const excerpt = await readCapped(response.body, this.cap);
+      // bodyTimeout bounds the gap between chunks; this bounds the whole read (a receiver that
+      // drips one byte every few seconds must not hold a delivery slot for minutes).
+      const guard = setTimeout(
+        () => response.body.destroy(new errors.BodyTimeoutError()),
+        this.timeoutMs,
+      );
+      const excerpt = await readCapped(response.body, this.cap).finally(() => clearTimeout(guard));
       const retryAfter = response.headers['retry-after'];
       return {
         outcome: {
@@ -117,7 +125,6 @@ export class WebhookSender {
       const cause = unwrap(error);
       if (cause instanceof RefusedError) return refused(cause.message, elapsed());
       const timedOut =
-        signal.aborted ||
         cause instanceof errors.HeadersTimeoutError ||
         cause instanceof errors.BodyTimeoutError ||
         cause instanceof errors.ConnectTimeoutError;

@@ -18,6 +18,12 @@ export interface Config {
   logLevel: string;
   /** Largest accepted API request body, in bytes. */
   bodyLimitBytes: number;
+  /** How long a worker's claim on a delivery lasts (keep well above the 15 s deadline). */
+  leaseMs: number;
+  /** Longest idle sleep of a worker when no notification arrives. */
+  idlePollMs: number;
+  /** Consecutive failed attempts after which an endpoint is disabled. */
+  disableAfterFailures: number;
 }
 
 export class ConfigError extends Error {
@@ -91,6 +97,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.SWITCHBOARD_BODY_LIMIT ?? String(1024 * 1024),
       1024,
       64 * 1024 * 1024,
+    ),
+    leaseMs: parseInteger(
+      'SWITCHBOARD_LEASE_MS',
+      env.SWITCHBOARD_LEASE_MS ?? '60000',
+      1_000,
+      86_400_000,
+    ),
+    idlePollMs: parseInteger(
+      'SWITCHBOARD_IDLE_POLL_MS',
+      env.SWITCHBOARD_IDLE_POLL_MS ?? '1000',
+      10,
+      3_600_000,
+    ),
+    disableAfterFailures: parseInteger(
+      'SWITCHBOARD_DISABLE_AFTER_FAILURES',
+      env.SWITCHBOARD_DISABLE_AFTER_FAILURES ?? '20',
+      1,
+      1_000_000,
     ),
   };
 }

@@ -5,6 +5,7 @@
  */
 export class QueueSignal {
   private waiters: (() => void)[] = [];
+  private generation = 0;
   private remote: (() => void) | undefined;
   private pending = false;
 
@@ -26,15 +27,26 @@ export class QueueSignal {
     }
   }
 
+  /**
+   * Counts wake-ups. A worker reads it before it looks for work and passes it to `wait`: a
+   * notification that arrived in between (after the empty claim, before the sleep) then ends
+   * the wait at once instead of being lost.
+   */
+  get version(): number {
+    return this.generation;
+  }
+
   /** Called for notifications that arrive from other processes. */
   wakeLocal(): void {
+    this.generation++;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 
-  /** Resolves on the next notify, or after `ms`. */
-  wait(ms: number): Promise<void> {
+  /** Resolves on the next notify, or after `ms`; at once if a notify came after `seen`. */
+  wait(ms: number, seen?: number): Promise<void> {
+    if (seen !== undefined && seen !== this.generation) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const waiters = this.waiters;

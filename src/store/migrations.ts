@@ -169,6 +169,12 @@ CREATE TABLE settings (
     // delivery engine, but never visible or addressable through the public API.
     sql: 'ALTER TABLE applications ADD COLUMN internal INTEGER NOT NULL DEFAULT 0;',
   },
+  {
+    version: 3,
+    name: 'open deliveries per endpoint',
+    // FIFO ordering asks "is an earlier message to this endpoint unfinished?" on every claim.
+    sql: 'CREATE INDEX deliveries_endpoint_open ON deliveries (endpoint_id, id) WHERE next_attempt_at IS NOT NULL;',
+  },
 ];
 
 const POSTGRES_MIGRATION_LOCK = 7_248_311_505;

@@ -88,11 +88,11 @@ for (const backend of await backends()) {
 
       // PUT on an existing endpoint: 200 and a full replace.
       const replaced = await server.request('PUT', `/api/v1/app/${app.id}/endpoint/primary`, {
-        body: { url: 'http://example.org/hook', uid: 'primary', description: 'Replaced' },
+        body: { url: 'https://example.org/hook', uid: 'primary', description: 'Replaced' },
       });
       assert.equal(replaced.status, 200, replaced.text);
       assert.equal(replaced.json.id, created.id);
-      assert.equal(replaced.json.url, 'http://example.org/hook');
+      assert.equal(replaced.json.url, 'https://example.org/hook');
       assert.equal(replaced.json.eventTypes, null, 'omitted eventTypes become null (all)');
       assert.equal(replaced.json.channels, null);
       assert.equal(replaced.json.throttleRate, null);
