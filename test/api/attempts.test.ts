@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ApiException, Svix } from 'svix';
+import { Svix } from 'svix';
 import {
   type AppId,
   type AttemptId,
@@ -10,8 +10,6 @@ import {
   type MessageId,
   newId,
 } from '../../src/core/ids.js';
-import { generateToken } from '../../src/platform/auth.js';
-import { insertApiKey } from '../../src/store/api-keys.js';
 import { type AttemptRecord, insertAttempt } from '../../src/store/attempts.js';
 import {
   claimDueDeliveries,
@@ -20,59 +18,8 @@ import {
   updateDelivery,
 } from '../../src/store/deliveries.js';
 import { backends } from '../helpers/backends.js';
+import { addEndpoint, appScopedToken, rejectsWith } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-interface EndpointOptions {
-  uid?: string;
-  eventTypes?: string[];
-  channels?: string[];
-  disabled?: boolean;
-}
-
-/** An endpoint through the svix SDK (its event types are created first, as they must exist). */
-async function addEndpoint(
-  server: TestServer,
-  appId: string,
-  options: EndpointOptions = {},
-): Promise<string> {
-  for (const name of options.eventTypes ?? []) {
-    await server.svix.eventType
-      .create({ name, description: name })
-      .catch((error: ApiException<unknown>) => {
-        if (error.code !== 409) throw error;
-      });
-  }
-  const endpoint = await server.svix.endpoint.create(appId, {
-    url: 'https://example.com/hook',
-    ...options,
-  });
-  return endpoint.id;
-}
-
-async function appScopedToken(server: TestServer, appId: string): Promise<string> {
-  const { token, prefix, hash } = generateToken();
-  await insertApiKey(server.sb.ctx.db, {
-    id: newId('apiKey'),
-    name: 'scoped',
-    prefix,
-    hash,
-    appId: appId as AppId,
-    scopes: null,
-    createdAt: Date.now(),
-    lastUsedAt: null,
-    expiresAt: null,
-    revokedAt: null,
-  });
-  return token;
-}
-
-function rejectsWith(status: number, code?: string) {
-  return (error: ApiException<{ code?: string }>) => {
-    assert.equal(error.code, status);
-    if (code) assert.equal(error.body.code, code);
-    return true;
-  };
-}
 
 interface DeliveryRow {
   id: string;

@@ -1,37 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type ApiException, Svix } from 'svix';
-import { type AppId, type EndpointId, newId } from '../../src/core/ids.js';
+import type { AppId, EndpointId } from '../../src/core/ids.js';
 import { signingKeys } from '../../src/outbound/endpoints.js';
 import {
   generateSecret,
   generateSigningKey,
   publicKeyFromSigningKey,
 } from '../../src/outbound/signing.js';
-import { generateToken } from '../../src/platform/auth.js';
-import { insertApiKey } from '../../src/store/api-keys.js';
 import { listMatchingEndpoints } from '../../src/store/endpoints.js';
 import { backends } from '../helpers/backends.js';
+import { appScopedToken } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const status = (code: number) => (error: ApiException<unknown>) => error.code === code;
-
-async function appScopedToken(server: TestServer, appId: string): Promise<string> {
-  const { token, prefix, hash } = generateToken();
-  await insertApiKey(server.sb.ctx.db, {
-    id: newId('apiKey'),
-    name: 'app key',
-    prefix,
-    hash,
-    appId: appId as AppId,
-    scopes: null,
-    createdAt: Date.now(),
-    lastUsedAt: null,
-    expiresAt: null,
-    revokedAt: null,
-  });
-  return token;
-}
 
 for (const backend of await backends()) {
   describe(`endpoints (${backend})`, () => {
