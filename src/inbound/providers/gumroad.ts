@@ -10,8 +10,8 @@ import type { InboundRequest, Provider } from './types.js';
  * to it, and (b) `sellerId`: the body's `seller_id` equal to it. Bodies are form-encoded
  * (`card[type]`, `url_params[…]` keys stay flat) or, when so configured at Gumroad, JSON.
  *
- * Gumroad's own answer to a failed check is a 404 (a prober learns nothing); the contract's
- * failed verify gives 401, so the router should map this type's failures to 404.
+ * A failed check answers 404 (`failureStatus`), exactly like an unknown token: a prober learns
+ * nothing.
  */
 const configSchema = Type.Object(
   {
@@ -34,6 +34,7 @@ function resourceName(request: InboundRequest): string | undefined {
 
 export const gumroad: Provider<Config> = {
   type: 'gumroad',
+  failureStatus: 404,
   configSchema,
   secretFields: ['secret'],
   verify(request, config) {

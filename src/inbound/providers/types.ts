@@ -37,6 +37,12 @@ export interface Provider<Config = Record<string, unknown>> {
   readonly configSchema: TSchema;
   /** Config fields that are secrets: sealed at rest, never returned by the API. */
   readonly secretFields: readonly string[];
+  /**
+   * The status for a request that fails verification: 401 by default (Xero requires it);
+   * 404 where the URL itself is the secret (Gumroad), so a prober cannot tell a wrong secret
+   * from a wrong URL.
+   */
+  readonly failureStatus?: 401 | 404;
   /** Default timestamp tolerance, seconds, for timestamped schemes (a source may override). */
   readonly defaultToleranceSeconds?: number;
   /**
