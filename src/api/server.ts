@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Receiver } from '../inbound/receiver.js';
 import type { OperationalEvents } from '../outbound/operational-events.js';
 import { type Authenticator, bearerToken } from '../platform/auth.js';
 import type { ServiceContext } from '../platform/context.js';
@@ -15,8 +16,10 @@ import { attemptRoutes } from './routes/attempts.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { messageRoutes } from './routes/messages.js';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
+import { receiveRoutes } from './routes/receive.js';
 import { recoveryRoutes } from './routes/recovery.js';
 
 export interface ApiDependencies {
@@ -108,12 +111,25 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   if (deps.managementApi === false) return app;
+  // The public receiving route: its own parsers (raw bytes, any content type) and body limit.
+  const receiver = new Receiver(ctx, metrics);
+  await app.register(receiveRoutes, { receiver });
+  const authenticated = async (api: FastifyInstance) => {
+    api.addHook('onRequest', async (request) => {
+      request.principal = await deps.auth.authenticate(request.headers.authorization);
+    });
+    registerIdempotency(api, ctx.db, ctx.clock);
+  };
   await app.register(
     async (api) => {
-      api.addHook('onRequest', async (request) => {
-        request.principal = await deps.auth.authenticate(request.headers.authorization);
-      });
-      registerIdempotency(api, ctx.db, ctx.clock);
+      await authenticated(api);
+      await api.register(ingestRoutes, { ctx, onSourceChange: () => receiver.forget() });
+    },
+    { prefix: '/ingest/api/v1' },
+  );
+  await app.register(
+    async (api) => {
+      await authenticated(api);
       await api.register(applicationRoutes, { ctx });
       await api.register(eventTypeRoutes, { ctx });
       await api.register(endpointRoutes, { ctx, operational: deps.operational });

@@ -175,6 +175,53 @@ CREATE TABLE settings (
     // FIFO ordering asks "is an earlier message to this endpoint unfinished?" on every claim.
     sql: 'CREATE INDEX deliveries_endpoint_open ON deliveries (endpoint_id, id) WHERE next_attempt_at IS NOT NULL;',
   },
+  {
+    version: 4,
+    name: 'inbound sources and events',
+    sql: `
+-- config is the whole provider config as JSON, sealed (it holds the provider's secrets).
+-- The ingest token is stored as its SHA-256 (the lookup key of every received webhook) and,
+-- sealed, as itself so that GET can show the ingest URL again (it is a URL secret, as in
+-- Svix). After a rotation the previous hash keeps working until previous_token_expires_at.
+CREATE TABLE sources (
+  id $KEY PRIMARY KEY,
+  uid TEXT UNIQUE,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL,
+  config TEXT NOT NULL,
+  token TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  previous_token_hash TEXT UNIQUE,
+  previous_token_expires_at BIGINT,
+  metadata TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  deleted_at BIGINT
+);
+
+-- One row per received (verified) request, exactly as it arrived: headers as JSON, the body
+-- bytes as base64 (both engines hold them identically). status: received | duplicate |
+-- routed | failed | dead-lettered.
+CREATE TABLE inbound_events (
+  id $KEY PRIMARY KEY,
+  source_id $KEY NOT NULL REFERENCES sources(id),
+  received_at BIGINT NOT NULL,
+  method TEXT NOT NULL,
+  query TEXT NOT NULL,
+  headers TEXT NOT NULL,
+  body TEXT NOT NULL,
+  body_size INTEGER NOT NULL,
+  provider_event_id TEXT,
+  event_type TEXT,
+  dedup_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX inbound_events_dedup ON inbound_events (source_id, dedup_key, received_at);
+CREATE INDEX inbound_events_source ON inbound_events (source_id, id);
+`,
+  },
 ];
 
 const POSTGRES_MIGRATION_LOCK = 7_248_311_505;

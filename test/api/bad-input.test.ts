@@ -12,6 +12,8 @@ const TABLES = [
   'deliveries',
   'attempts',
   'api_keys',
+  'sources',
+  'inbound_events',
 ];
 
 async function rowCounts(server: TestServer): Promise<Record<string, number>> {

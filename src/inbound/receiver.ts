@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { Counter } from 'prom-client';
+import { newId } from '../core/ids.js';
+import type { ServiceContext } from '../platform/context.js';
+import type { Metrics } from '../platform/metrics.js';
+import { insertInboundEvent, type StoredHeaders } from '../store/inbound-events.js';
+import type { SourceId } from '../store/sources.js';
+import { findSourceByTokenHash } from '../store/sources.js';
+import { findProvider } from './providers/index.js';
+import type { InboundRequest, Provider, ProviderResponse } from './providers/types.js';
+import { hashToken, type SourceConfig, type SourceSettings, splitConfig } from './sources.js';
+
+/** A live source as the receiving path needs it: provider resolved, config opened. */
+export interface ActiveSource {
+  id: SourceId;
+  type: string;
+  provider: Provider;
+  config: SourceConfig;
+  settings: SourceSettings;
+}
+
+/** What the HTTP layer hands over: the request exactly as it arrived. */
+export interface RawInboundRequest {
+  method: string;
+  /** Path and query as received (`/in/{token}?…`). */
+  url: string;
+  /** Node's `rawHeaders`: name, value, name, value… */
+  rawHeaders: readonly string[];
+  body: Buffer;
+}
+
+export interface ReceiverAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+const json = (status: number, body: unknown): ReceiverAnswer => ({
+  status,
+  headers: { ...JSON_HEADERS },
+  body: JSON.stringify(body),
+});
+
+/** Tokens are 32 random bytes in base64url: anything else is unknown without a lookup. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const CACHE_TTL_MS = 5_000;
+const CACHE_MAX_ENTRIES = 10_000;
+
+/** Lower-case header names; a repeated header becomes an array (never joined or guessed at). */
+export function headersOf(rawHeaders: readonly string[]): StoredHeaders {
+  const headers: StoredHeaders = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    const value = rawHeaders[i + 1];
+    const existing = headers[name];
+    if (existing === undefined) headers[name] = value;
+    else if (Array.isArray(existing)) existing.push(value);
+    else headers[name] = [existing, value];
+  }
+  return headers;
+}
+
+function toAnswer(response: ProviderResponse): ReceiverAnswer {
+  return { status: response.status, headers: { ...response.headers }, body: response.body ?? '' };
+}
+
+/**
+ * The public receiving path, `/in/{token}`. Per request: one indexed lookup of the source by
+ * token hash (cached for a few seconds), the size check, verification over the exact bytes,
+ * then one group-committed insert of the raw request before answering. Everything after that
+ * (mapping, routing, replay) starts from the stored row.
+ */
+export class Receiver {
+  private readonly cache = new Map<string, { source: ActiveSource; expiresAt: number }>();
+  readonly verificationFailures: Counter<'type'>;
+  readonly received: Counter<'type' | 'status'>;
+
+  constructor(
+    private readonly ctx: ServiceContext,
+    metrics: Metrics,
+  ) {
+    this.verificationFailures = new Counter({
+      name: 'switchboard_inbound_verification_failures_total',
+      help: 'Inbound webhooks refused because their signature or credentials did not verify',
+      labelNames: ['type'],
+      registers: [metrics.registry],
+    });
+    this.received = new Counter({
+      name: 'switchboard_inbound_events_total',
+      help: 'Inbound webhooks stored, by source type and status (received or duplicate)',
+      labelNames: ['type', 'status'],
+      registers: [metrics.registry],
+    });
+  }
+
+  /** Drops cached sources (after a source is changed, deleted or its token rotated). */
+  forget(): void {
+    this.cache.clear();
+  }
+
+  /** The live source of an ingest token, or undefined. Unknown tokens are not cached. */
+  async resolve(token: string): Promise<ActiveSource | undefined> {
+    if (!TOKEN_PATTERN.test(token)) return undefined;
+    const tokenHash = hashToken(token);
+    const now = this.ctx.clock();
+    const cached = this.cache.get(tokenHash);
+    if (cached && cached.expiresAt > now) return cached.source;
+    if (cached) this.cache.delete(tokenHash);
+    const record = await findSourceByTokenHash(this.ctx.db, tokenHash, now);
+    if (!record) return undefined;
+    const provider = findProvider(record.type);
+    if (!provider) {
+      this.ctx.log.error({ sourceId: record.id, type: record.type }, 'source of an unknown type');
+      return undefined;
+    }
+    const { providerConfig, settings } = splitConfig(
+      provider,
+      JSON.parse(this.ctx.box.open(record.sealedConfig)) as SourceConfig,
+    );
+    const source: ActiveSource = {
+      id: record.id,
+      type: record.type,
+      provider,
+      config: providerConfig,
+      settings,
+    };
+    // A previous token is cached no longer than its grace period lasts.
+    let expiresAt = now + CACHE_TTL_MS;
+    if (record.tokenHash !== tokenHash && record.previousTokenExpiresAt !== null) {
+      expiresAt = Math.min(expiresAt, record.previousTokenExpiresAt);
+    }
+    if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
+    this.cache.set(tokenHash, { source, expiresAt });
+    return source;
+  }
+
+  /** The body limit of a source. */
+  static tooLarge(source: ActiveSource, bytes: number): boolean {
+    return bytes > source.settings.maxBodyBytes;
+  }
+
+  async receive(source: ActiveSource, raw: RawInboundRequest): Promise<ReceiverAnswer> {
+    const { provider, config } = source;
+    const queryIndex = raw.url.indexOf('?');
+    const query = queryIndex < 0 ? '' : raw.url.slice(queryIndex + 1);
+    const headers = headersOf(raw.rawHeaders);
+    const request: InboundRequest = {
+      method: raw.method,
+      url: `${this.ctx.config.publicUrl}${raw.url}`,
+      headers,
+      query: new URLSearchParams(query),
+      body: raw.body,
+    };
+
+    if (raw.method === 'GET' || raw.method === 'HEAD') {
+      if (!provider.handshake) {
+        return json(405, { code: 'method_not_allowed', detail: 'Send webhooks with POST.' });
+      }
+      const answer = this.safely(source, 'handshake', () => provider.handshake?.(request, config));
+      return answer
+        ? toAnswer(answer)
+        : json(400, { code: 'bad_request', detail: 'Not a verification request.' });
+    }
+    if (raw.method !== 'POST') {
+      return json(405, { code: 'method_not_allowed', detail: 'Send webhooks with POST.' });
+    }
+    if (Receiver.tooLarge(source, raw.body.length)) {
+      return json(413, { code: 'payload_too_large', detail: 'Request payload is too large.' });
+    }
+
+    const now = this.ctx.clock();
+    const verdict = this.safely(source, 'verify', () =>
+      provider.verify(request, config, now, source.settings.toleranceSeconds),
+    ) ?? { ok: false as const, reason: 'the verifier failed' };
+    if (!verdict.ok) {
+      this.verificationFailures.inc({ type: source.type });
+      this.ctx.log.info(
+        { sourceId: source.id, type: source.type, reason: verdict.reason },
+        'inbound webhook failed verification',
+      );
+      if (provider.failureStatus === 404) return json(404, {});
+      return json(401, {
+        code: 'authentication_failed',
+        detail: 'The webhook could not be verified.',
+      });
+    }
+
+    const handshake = this.safely(source, 'handshake', () => provider.handshake?.(request, config));
+    if (handshake) return toAnswer(handshake);
+
+    const providerEventId = this.safely(source, 'eventId', () => provider.eventId(request));
+    const eventType = this.safely(source, 'eventType', () => provider.eventType(request));
+    const dedupKey =
+      typeof providerEventId === 'string' && providerEventId !== ''
+        ? `id:${providerEventId}`
+        : `sha256:${createHash('sha256').update(raw.body).digest('hex')}`;
+    const status = await this.ctx.db.batch((tx) =>
+      insertInboundEvent(
+        tx,
+        {
+          id: newId('event', now),
+          sourceId: source.id,
+          receivedAt: now,
+          method: raw.method,
+          query,
+          headers,
+          body: raw.body,
+          providerEventId: typeof providerEventId === 'string' ? providerEventId : null,
+          eventType: typeof eventType === 'string' ? eventType : null,
+          dedupKey,
+        },
+        source.settings.dedupWindowSeconds * 1000,
+      ),
+    );
+    this.received.inc({ type: source.type, status });
+
+    const ack = provider.acknowledge
+      ? this.safely(source, 'acknowledge', () => provider.acknowledge?.(request, config))
+      : undefined;
+    return ack ? toAnswer(ack) : json(200, {});
+  }
+
+  /** Providers are pure code over hostile input: a throw is a refusal, never a 500. */
+  private safely<T>(source: ActiveSource, step: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (error) {
+      this.ctx.log.warn(
+        { sourceId: source.id, type: source.type, step, err: error },
+        'provider threw',
+      );
+      return undefined;
+    }
+  }
+}
