@@ -265,12 +265,16 @@ export class Dispatcher {
   }
 
   /**
-   * Rate limit, then circuit breaker (in that order, so a half-open probe slot is never handed
+   * Rate limits (the endpoint's, then its application's), then circuit breaker (in that order, so a half-open probe slot is never handed
    * out to a delivery the limiter then holds back): when not admitted, the time to try again.
    */
   private admit(target: DeliveryTarget, now: number): number | undefined {
     if (target.throttleRate !== null) {
       const token = this.limiter.take(target.id, target.throttleRate, now);
+      if (!token.ok) return token.retryAtMs;
+    }
+    if (target.appThrottleRate !== null) {
+      const token = this.limiter.take(`app:${target.appId}`, target.appThrottleRate, now);
       if (!token.ok) return token.retryAtMs;
     }
     const breaker = this.breakers.allow(target.id, now);

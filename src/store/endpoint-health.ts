@@ -19,6 +19,9 @@ export interface DeliveryTarget {
   url: string;
   disabled: boolean;
   throttleRate: number | null;
+  appId: string;
+  /** The application's throttleRate: messages per second across all its endpoints. */
+  appThrottleRate: number | null;
   headers: Record<string, string>;
   /** Current secret first, then rotated-out secrets still in their grace period. */
   keys: string[];
@@ -29,6 +32,8 @@ export interface DeliveryTarget {
 
 interface TargetRow {
   id: string;
+  app_id: string;
+  app_throttle_rate: number | null;
   url: string;
   disabled: number;
   throttle_rate: number | null;
@@ -37,7 +42,7 @@ interface TargetRow {
   options: string;
 }
 
-/** The endpoint as the dispatcher sees it, or undefined when it was deleted. */
+/** The endpoint as the dispatcher sees it, or undefined when it or its application was deleted. */
 export async function loadDeliveryTarget(
   sql: Sql,
   box: SecretBox,
@@ -45,7 +50,10 @@ export async function loadDeliveryTarget(
   now: number = Date.now(),
 ): Promise<DeliveryTarget | undefined> {
   const row = await sql.get<TargetRow>(
-    'SELECT id, url, disabled, throttle_rate, headers, secret, options FROM endpoints WHERE id = ? AND deleted_at IS NULL',
+    `SELECT e.id, e.app_id, e.url, e.disabled, e.throttle_rate, e.headers, e.secret, e.options,
+       a.throttle_rate AS app_throttle_rate
+     FROM endpoints e JOIN applications a ON a.id = e.app_id
+     WHERE e.id = ? AND e.deleted_at IS NULL AND a.deleted_at IS NULL`,
     [id],
   );
   if (!row) return undefined;
@@ -59,6 +67,8 @@ export async function loadDeliveryTarget(
     url: row.url,
     disabled: Number(row.disabled) !== 0,
     throttleRate: row.throttle_rate,
+    appId: row.app_id,
+    appThrottleRate: row.app_throttle_rate,
     headers: JSON.parse(box.open(row.headers)) as Record<string, string>,
     keys: [box.open(row.secret), ...old.map((entry) => box.open(entry.secret))],
     ordering: options.ordering ?? 'unordered',

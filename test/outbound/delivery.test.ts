@@ -700,6 +700,21 @@ for (const backend of await backends()) {
       assert.ok(times[5] - times[0] >= 1_500, `spread over only ${times[5] - times[0]} ms`);
     });
 
+    it("applies the application's throttleRate across all its endpoints", async (t) => {
+      const one = await receiver(t);
+      const two = await receiver(t);
+      const app = await newApp(t, 'App throttle');
+      await server.svix.application.patch(app.id, { throttleRate: 2 });
+      await server.svix.endpoint.create(app.id, { url: one.url });
+      await server.svix.endpoint.create(app.id, { url: two.url });
+      const started = Date.now();
+      for (let n = 0; n < 3; n++) await send(app.id, { n });
+      await waitFor('six deliveries', () => one.requests.length + two.requests.length === 6);
+      const last = Math.max(...[...one.requests, ...two.requests].map((r) => r.at));
+      // 2 per second for the whole application, burst 2: the sixth token exists after 2 s.
+      assert.ok(last - started >= 2_000, `all six within ${last - started} ms`);
+    });
+
     it('opens the circuit breaker of a failing endpoint; its neighbours keep receiving', async (t) => {
       const bad = await receiver(t, () => 500);
       const good = await receiver(t);
