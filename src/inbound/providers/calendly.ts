@@ -1,13 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { checkTimestamp, fail, hmac, matchesAny, OK } from './crypto.js';
 import {
   effectiveTolerance,
   jsonObject,
-  parseKeyValueList,
-  requireHeader,
   SecretString,
   ToleranceSeconds,
   textAt,
+  verifyKeyValueHmac,
 } from './crypto-extra.js';
 import type { Provider } from './types.js';
 
@@ -36,24 +34,19 @@ export const calendly: Provider<Config> = {
   secretFields: ['secret'],
   defaultToleranceSeconds: DEFAULT_TOLERANCE,
   verify(request, config, now, toleranceSeconds) {
-    const header = requireHeader(request, 'calendly-webhook-signature');
-    if ('error' in header) return header.error;
-    const parts = parseKeyValueList(header.value, ',');
-    const timestamps = parts.get('t') ?? [];
-    const signatures = (parts.get('v1') ?? []).map((s) => s.toLowerCase());
-    if (timestamps.length !== 1 || signatures.length === 0) {
-      return fail('malformed Calendly-Webhook-Signature');
-    }
-    const t = timestamps[0] as string;
-    const time = checkTimestamp(
-      t,
+    return verifyKeyValueHmac(
+      request,
+      config.secret,
+      {
+        header: 'calendly-webhook-signature',
+        separator: ',',
+        timestampKey: 't',
+        signatureKey: 'v1',
+        joiner: '.',
+      },
       now,
       effectiveTolerance(config, toleranceSeconds, DEFAULT_TOLERANCE),
     );
-    if (!time.ok) return time;
-    const content = Buffer.concat([Buffer.from(`${t}.`), request.body]);
-    const expected = hmac('sha256', config.secret, content).toString('hex');
-    return matchesAny(expected, signatures) ? OK : fail('signature mismatch');
   },
   /** No event id: the event name plus the invitee (or other resource) URI is unique. */
   eventId(request) {

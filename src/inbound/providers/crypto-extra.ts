@@ -1,6 +1,15 @@
 import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
 import { type TString, Type } from '@sinclair/typebox';
-import { type Digest, type Encoding, fail, hmac, matchesAny, OK, safeEqual } from './crypto.js';
+import {
+  checkTimestamp,
+  type Digest,
+  type Encoding,
+  fail,
+  hmac,
+  matchesAny,
+  OK,
+  safeEqual,
+} from './crypto.js';
 import { type InboundRequest, singleHeader, type VerifyResult } from './types.js';
 
 /**
@@ -445,4 +454,43 @@ export function safeChallenge(value: string | undefined, maxLength = 1024): stri
   if (value === undefined || value === '' || value.length > maxLength) return undefined;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters
   return /[\u0000-\u001f\u007f]/.test(value) ? undefined : value;
+}
+
+export interface KeyValueHmacScheme {
+  /** The signature header, lower case (e.g. `stripe-signature`). */
+  header: string;
+  /** Separator between `k=v` pairs: `,` (Stripe) or `;` (Paddle). */
+  separator: ',' | ';';
+  timestampKey: string;
+  signatureKey: string;
+  /** Between timestamp and body in the signed content: `.` (Stripe) or `:` (Paddle). */
+  joiner: string;
+}
+
+/**
+ * The "timestamp and hex HMAC-SHA256 list in one header" family (Stripe, Paddle, Calendly,
+ * Tailscale): exactly one timestamp, any of several signatures may match, over
+ * `{timestamp}{joiner}{body}`. `toleranceSeconds` undefined = no age check.
+ */
+export function verifyKeyValueHmac(
+  request: InboundRequest,
+  secret: string,
+  scheme: KeyValueHmacScheme,
+  now: number,
+  toleranceSeconds: number | undefined,
+): VerifyResult {
+  const header = requireHeader(request, scheme.header);
+  if ('error' in header) return header.error;
+  const parts = parseKeyValueList(header.value, scheme.separator);
+  const timestamps = parts.get(scheme.timestampKey) ?? [];
+  const signatures = (parts.get(scheme.signatureKey) ?? []).map((s) => s.toLowerCase());
+  if (timestamps.length !== 1 || signatures.length === 0) {
+    return fail(`malformed ${scheme.header}`);
+  }
+  const timestamp = timestamps[0] as string;
+  const time = checkTimestamp(timestamp, now, toleranceSeconds);
+  if (!time.ok) return time;
+  const content = Buffer.concat([Buffer.from(`${timestamp}${scheme.joiner}`), request.body]);
+  const expected = hmac('sha256', secret, content).toString('hex');
+  return matchesAny(expected, signatures) ? OK : fail('signature mismatch');
 }

@@ -1,13 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { checkTimestamp, fail, hmac, matchesAny, OK } from './crypto.js';
 import {
   effectiveTolerance,
   jsonObject,
-  parseKeyValueList,
-  requireHeader,
   SecretString,
   ToleranceSeconds,
   textAt,
+  verifyKeyValueHmac,
 } from './crypto-extra.js';
 import type { Provider } from './types.js';
 
@@ -33,21 +31,19 @@ export const paddle: Provider<Config> = {
   secretFields: ['secret'],
   defaultToleranceSeconds: DEFAULT_TOLERANCE,
   verify(request, config, now, toleranceSeconds) {
-    const header = requireHeader(request, 'paddle-signature');
-    if ('error' in header) return header.error;
-    const parts = parseKeyValueList(header.value, ';');
-    const timestamps = parts.get('ts') ?? [];
-    const signatures = (parts.get('h1') ?? []).map((s) => s.toLowerCase());
-    if (timestamps.length !== 1 || signatures.length === 0) {
-      return fail('malformed Paddle-Signature');
-    }
-    const ts = timestamps[0] as string;
-    const tolerance = effectiveTolerance(config, toleranceSeconds, DEFAULT_TOLERANCE);
-    const time = checkTimestamp(ts, now, tolerance);
-    if (!time.ok) return time;
-    const content = Buffer.concat([Buffer.from(`${ts}:`), request.body]);
-    const expected = hmac('sha256', config.secret, content).toString('hex');
-    return matchesAny(expected, signatures) ? OK : fail('signature mismatch');
+    return verifyKeyValueHmac(
+      request,
+      config.secret,
+      {
+        header: 'paddle-signature',
+        separator: ';',
+        timestampKey: 'ts',
+        signatureKey: 'h1',
+        joiner: ':',
+      },
+      now,
+      effectiveTolerance(config, toleranceSeconds, DEFAULT_TOLERANCE),
+    );
   },
   eventId: (request) => textAt(jsonObject(request.body), 'event_id'),
   eventType: (request) => textAt(jsonObject(request.body), 'event_type'),

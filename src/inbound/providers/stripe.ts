@@ -1,13 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { checkTimestamp, fail, hmac, matchesAny, OK } from './crypto.js';
 import {
   effectiveTolerance,
   jsonObject,
-  parseKeyValueList,
-  requireHeader,
   SecretString,
   ToleranceSeconds,
   textAt,
+  verifyKeyValueHmac,
 } from './crypto-extra.js';
 import type { Provider } from './types.js';
 
@@ -31,21 +29,19 @@ export const stripe: Provider<Config> = {
   secretFields: ['secret'],
   defaultToleranceSeconds: DEFAULT_TOLERANCE,
   verify(request, config, now, toleranceSeconds) {
-    const header = requireHeader(request, 'stripe-signature');
-    if ('error' in header) return header.error;
-    const parts = parseKeyValueList(header.value, ',');
-    const timestamps = parts.get('t') ?? [];
-    const signatures = (parts.get('v1') ?? []).map((s) => s.toLowerCase());
-    if (timestamps.length !== 1 || signatures.length === 0) {
-      return fail('malformed Stripe-Signature');
-    }
-    const t = timestamps[0] as string;
-    const tolerance = effectiveTolerance(config, toleranceSeconds, DEFAULT_TOLERANCE);
-    const time = checkTimestamp(t, now, tolerance);
-    if (!time.ok) return time;
-    const content = Buffer.concat([Buffer.from(`${t}.`), request.body]);
-    const expected = hmac('sha256', config.secret, content).toString('hex');
-    return matchesAny(expected, signatures) ? OK : fail('signature mismatch');
+    return verifyKeyValueHmac(
+      request,
+      config.secret,
+      {
+        header: 'stripe-signature',
+        separator: ',',
+        timestampKey: 't',
+        signatureKey: 'v1',
+        joiner: '.',
+      },
+      now,
+      effectiveTolerance(config, toleranceSeconds, DEFAULT_TOLERANCE),
+    );
   },
   eventId: (request) => textAt(jsonObject(request.body), 'id'),
   eventType: (request) => textAt(jsonObject(request.body), 'type'),

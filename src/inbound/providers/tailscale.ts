@@ -1,14 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { checkTimestamp, fail, hmac, matchesAny, OK } from './crypto.js';
 import {
   commonValue,
   effectiveTolerance,
   parseJson,
-  parseKeyValueList,
-  requireHeader,
   SecretString,
   ToleranceSeconds,
   textAt,
+  verifyKeyValueHmac,
 } from './crypto-extra.js';
 import type { Provider } from './types.js';
 
@@ -38,25 +36,19 @@ export const tailscale: Provider<Config> = {
   configSchema,
   secretFields: ['secret'],
   verify(request, config, now, toleranceSeconds) {
-    const header = requireHeader(request, 'tailscale-webhook-signature');
-    if ('error' in header) return header.error;
-    const parts = parseKeyValueList(header.value, ',');
-    const timestamps = parts.get('t') ?? [];
-    const signatures = (parts.get('v1') ?? []).map((s) => s.toLowerCase());
-    if (timestamps.length !== 1 || signatures.length === 0) {
-      return fail('malformed Tailscale-Webhook-Signature');
-    }
-    const t = timestamps[0] as string;
-    const grace = config.timestampGraceSeconds ?? undefined;
-    const time = checkTimestamp(
-      t,
+    return verifyKeyValueHmac(
+      request,
+      config.secret,
+      {
+        header: 'tailscale-webhook-signature',
+        separator: ',',
+        timestampKey: 't',
+        signatureKey: 'v1',
+        joiner: '.',
+      },
       now,
-      grace ?? effectiveTolerance(config, toleranceSeconds, undefined),
+      config.timestampGraceSeconds ?? effectiveTolerance(config, toleranceSeconds, undefined),
     );
-    if (!time.ok) return time;
-    const content = Buffer.concat([Buffer.from(`${t}.`), request.body]);
-    const expected = hmac('sha256', config.secret, content).toString('hex');
-    return matchesAny(expected, signatures) ? OK : fail('signature mismatch');
   },
   eventId: () => undefined,
   eventType(request) {
