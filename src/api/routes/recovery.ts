@@ -80,53 +80,36 @@ export const recoveryRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> 
     return found;
   }
 
-  app.post(
-    '/app/:app_id/endpoint/:endpoint_id/recover',
-    {
-      schema: {
-        tags,
-        summary: 'Re-send failed messages since a time',
-        params: EndpointParams,
-        body: WindowIn,
-        response: { 202: TaskOut, ...errorResponses },
+  // recover and replay-missing take the same window and answer the same task shape.
+  const windowTasks = [
+    ['recover', 'Re-send failed messages since a time', service.recoverEndpoint],
+    ['replay-missing', 'Send the messages an endpoint never received', service.replayMissing],
+  ] as const;
+  for (const [path, summary, run] of windowTasks) {
+    app.post(
+      `/app/:app_id/endpoint/:endpoint_id/${path}`,
+      {
+        schema: {
+          tags,
+          summary,
+          params: EndpointParams,
+          body: WindowIn,
+          response: { 202: TaskOut, ...errorResponses },
+        },
       },
-    },
-    async (request, reply) => {
-      const found = await appOf(request, request.params.app_id);
-      const task = await service.recoverEndpoint(
-        ctx,
-        found.id,
-        request.params.endpoint_id,
-        Date.parse(request.body.since),
-        timeOf(request.body.until ?? undefined),
-      );
-      return reply.code(202).send(toTaskOut(task));
-    },
-  );
-
-  app.post(
-    '/app/:app_id/endpoint/:endpoint_id/replay-missing',
-    {
-      schema: {
-        tags,
-        summary: 'Send the messages an endpoint never received',
-        params: EndpointParams,
-        body: WindowIn,
-        response: { 202: TaskOut, ...errorResponses },
+      async (request, reply) => {
+        const found = await appOf(request, request.params.app_id);
+        const task = await run(
+          ctx,
+          found.id,
+          request.params.endpoint_id,
+          Date.parse(request.body.since),
+          timeOf(request.body.until ?? undefined),
+        );
+        return reply.code(202).send(toTaskOut(task));
       },
-    },
-    async (request, reply) => {
-      const found = await appOf(request, request.params.app_id);
-      const task = await service.replayMissing(
-        ctx,
-        found.id,
-        request.params.endpoint_id,
-        Date.parse(request.body.since),
-        timeOf(request.body.until ?? undefined),
-      );
-      return reply.code(202).send(toTaskOut(task));
-    },
-  );
+    );
+  }
 
   app.post(
     '/app/:app_id/endpoint/:endpoint_id/send-example',
