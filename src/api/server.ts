@@ -17,6 +17,7 @@ import { endpointRoutes } from './routes/endpoints.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { ingestEndpointRoutes } from './routes/ingest-endpoints.js';
 import { messageRoutes } from './routes/messages.js';
 import { operationalWebhookRoutes } from './routes/operational-webhooks.js';
 import { receiveRoutes } from './routes/receive.js';
@@ -124,6 +125,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     async (api) => {
       await authenticated(api);
       await api.register(ingestRoutes, { ctx, onSourceChange: () => receiver.forget() });
+      await api.register(ingestEndpointRoutes, { ctx });
     },
     { prefix: '/ingest/api/v1' },
   );

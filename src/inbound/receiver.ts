@@ -3,9 +3,14 @@ import { Counter } from 'prom-client';
 import { newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { Metrics } from '../platform/metrics.js';
-import { insertInboundEvent, type StoredHeaders } from '../store/inbound-events.js';
+import {
+  insertInboundEvent,
+  type StoredHeaders,
+  setInboundEventStatus,
+} from '../store/inbound-events.js';
 import type { SourceId } from '../store/sources.js';
 import { findSourceByTokenHash } from '../store/sources.js';
+import { forwardInboundEvent } from './forwarding.js';
 import { findProvider } from './providers/index.js';
 import type { InboundRequest, Provider, ProviderResponse } from './providers/types.js';
 import { hashToken, type SourceConfig, type SourceSettings, splitConfig } from './sources.js';
@@ -195,11 +200,12 @@ export class Receiver {
       typeof providerEventId === 'string' && providerEventId !== ''
         ? `id:${providerEventId}`
         : `sha256:${createHash('sha256').update(raw.body).digest('hex')}`;
-    const status = await this.ctx.db.batch((tx) =>
-      insertInboundEvent(
+    const eventId = newId('event', now);
+    const { status, queued } = await this.ctx.db.batch(async (tx) => {
+      const stored = await insertInboundEvent(
         tx,
         {
-          id: newId('event', now),
+          id: eventId,
           sourceId: source.id,
           receivedAt: now,
           method: raw.method,
@@ -211,8 +217,25 @@ export class Receiver {
           dedupKey,
         },
         source.settings.dedupWindowSeconds * 1000,
-      ),
-    );
+      );
+      if (stored !== 'received') return { status: stored, queued: 0 };
+      // Forwarding to the source's endpoints commits with the event, or not at all.
+      const forwarded = await forwardInboundEvent(
+        this.ctx,
+        tx,
+        {
+          sourceId: source.id,
+          eventType: typeof eventType === 'string' ? eventType : null,
+          body: raw.body,
+        },
+        now,
+      );
+      if (forwarded.queued > 0) {
+        await setInboundEventStatus(tx, eventId, 'routed', forwarded.error, now);
+      }
+      return { status: stored, queued: forwarded.queued };
+    });
+    if (queued > 0) this.ctx.queue.notify();
     this.received.inc({ type: source.type, status });
 
     const ack = provider.acknowledge

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js
 import { newId } from '../core/ids.js';
 import { checkUid } from '../outbound/applications.js';
 import type { ServiceContext } from '../platform/context.js';
+import { deleteInternalApplication } from '../store/applications.js';
 import type {
   InboundEventRecord,
   InboundEventStatus,
@@ -15,6 +16,7 @@ import type { Page, PageRequest } from '../store/pagination.js';
 import type { SourceId, SourceRecord } from '../store/sources.js';
 import * as store from '../store/sources.js';
 import { type Sql, UniqueViolation } from '../store/sql.js';
+import { SOURCE_APP_PREFIX } from './forwarding.js';
 import { findProvider } from './providers/index.js';
 import type { Provider } from './providers/types.js';
 
@@ -241,7 +243,13 @@ export async function getSource(ctx: ServiceContext, idOrUid: string): Promise<S
 
 export async function deleteSource(ctx: ServiceContext, idOrUid: string): Promise<SourceId> {
   const source = await requireSource(ctx.db, idOrUid);
-  await store.deleteSource(ctx.db, source.id, ctx.clock());
+  const now = ctx.clock();
+  await ctx.db.transaction(async (tx) => {
+    await store.deleteSource(tx, source.id, now);
+    // Its forwarding endpoints live in a hidden application: deleting that ends their
+    // deliveries too (the dispatcher sends nothing for a deleted application).
+    await deleteInternalApplication(tx, `${SOURCE_APP_PREFIX}${source.id}`, now);
+  });
   return source.id;
 }
 

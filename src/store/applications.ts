@@ -96,6 +96,14 @@ export async function ensureInternalApplication(
   return row.id as AppId;
 }
 
+/** Soft-deletes the hidden application of `key`, if it exists. */
+export async function deleteInternalApplication(sql: Sql, key: string, now: number): Promise<void> {
+  await sql.run(
+    'UPDATE applications SET deleted_at = ?, uid = NULL, updated_at = ? WHERE uid = ? AND internal = 1',
+    [now, now, key],
+  );
+}
+
 export async function updateApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
   await sql.run(
     'UPDATE applications SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ?',

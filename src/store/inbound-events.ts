@@ -163,3 +163,19 @@ export async function countInboundEvents(sql: Sql, sourceId?: SourceId): Promise
     : await sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM inbound_events');
   return Number(row?.n ?? 0);
 }
+
+/** Moves an event to a new status (e.g. `routed` once forwarding is queued), with its error. */
+export async function setInboundEventStatus(
+  sql: Sql,
+  id: InboundEventId,
+  status: InboundEventStatus,
+  error: string | null,
+  updatedAt: number,
+): Promise<void> {
+  await sql.run('UPDATE inbound_events SET status = ?, error = ?, updated_at = ? WHERE id = ?', [
+    status,
+    error,
+    updatedAt,
+    id,
+  ]);
+}
