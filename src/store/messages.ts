@@ -23,6 +23,8 @@ export interface MessageRecord {
   tags: string[] | null;
   createdAt: number;
   payloadExpiresAt: number | null;
+  /** The inbound event this message forwards (set only by inbound routing). */
+  inboundEventId?: string | null;
 }
 
 export interface MessageRow {
@@ -35,6 +37,7 @@ export interface MessageRow {
   tags: string | null;
   created_at: number;
   payload_expires_at: number | null;
+  inbound_event_id: string | null;
 }
 
 export function messageFromRow(row: MessageRow): MessageRecord {
@@ -48,6 +51,7 @@ export function messageFromRow(row: MessageRow): MessageRecord {
     tags: fromJson<string[]>(row.tags),
     createdAt: Number(row.created_at),
     payloadExpiresAt: row.payload_expires_at === null ? null : Number(row.payload_expires_at),
+    inboundEventId: row.inbound_event_id ?? null,
   };
 }
 
@@ -61,6 +65,7 @@ const NAMES = [
   'tags',
   'created_at',
   'payload_expires_at',
+  'inbound_event_id',
 ];
 
 /** The message columns, qualified by `alias`; the payload is read only when asked for. */
@@ -78,17 +83,21 @@ export function messageColumnsAs(alias: string, prefix: string): string {
 }
 
 export async function insertMessage(sql: Sql, message: MessageRecord): Promise<void> {
-  await sql.run(`INSERT INTO messages (${NAMES.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-    message.id,
-    message.appId,
-    message.eventId,
-    message.eventType,
-    message.payload,
-    toJson(message.channels),
-    toJson(message.tags),
-    message.createdAt,
-    message.payloadExpiresAt,
-  ]);
+  await sql.run(
+    `INSERT INTO messages (${NAMES.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      message.id,
+      message.appId,
+      message.eventId,
+      message.eventType,
+      message.payload,
+      toJson(message.channels),
+      toJson(message.tags),
+      message.createdAt,
+      message.payloadExpiresAt,
+      message.inboundEventId ?? null,
+    ],
+  );
 }
 
 /**

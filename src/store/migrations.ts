@@ -222,6 +222,19 @@ CREATE INDEX inbound_events_dedup ON inbound_events (source_id, dedup_key, recei
 CREATE INDEX inbound_events_source ON inbound_events (source_id, id);
 `,
   },
+  {
+    version: 5,
+    name: 'inbound mapping and the link from forwarded messages to their inbound event',
+    sql: `
+-- A source's mapping (event-type rules, lookup tables, payload projection) as JSON; NULL:
+-- events are forwarded as received.
+ALTER TABLE sources ADD COLUMN mapping TEXT;
+-- Set on the messages that forward an inbound event (the first routing and every replay), so
+-- that an event shows what happened at each destination.
+ALTER TABLE messages ADD COLUMN inbound_event_id TEXT;
+CREATE INDEX messages_inbound_event ON messages (inbound_event_id) WHERE inbound_event_id IS NOT NULL;
+`,
+  },
 ];
 
 const POSTGRES_MIGRATION_LOCK = 7_248_311_505;
