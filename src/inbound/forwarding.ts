@@ -5,9 +5,16 @@ import { firstAttemptDelayMs } from '../outbound/retry-policy.js';
 import type { ServiceContext } from '../platform/context.js';
 import { ensureInternalApplication } from '../store/applications.js';
 import { insertDeliveries, TriggerType } from '../store/deliveries.js';
+import {
+  type InboundEventId,
+  type InboundEventStatus,
+  type StoredHeaders,
+  setInboundEventStatus,
+} from '../store/inbound-events.js';
 import { insertMessage, type MessageRecord, matchingEndpointIds } from '../store/messages.js';
 import type { SourceId } from '../store/sources.js';
 import type { Sql } from '../store/sql.js';
+import { mapEvent, type StoredMapping } from './mappings.js';
 
 /**
  * Each source's ingest endpoints are the endpoints of a hidden application keyed by this
@@ -42,8 +49,14 @@ export function sourceAppId(ctx: ServiceContext, sourceId: SourceId, sql: Sql = 
 
 export interface ForwardableEvent {
   sourceId: SourceId;
+  /** The inbound event forwarded: set on the message, so the event shows its destinations. */
+  inboundEventId: InboundEventId;
+  /** The event type to forward as (after mapping); null → `inbound.event`. */
   eventType: string | null;
+  /** The body to forward (after mapping). */
   body: Buffer;
+  /** Scheduled for the first routing (default), manual for a replay. */
+  trigger?: TriggerType;
 }
 
 export interface Forwarded {
@@ -81,12 +94,86 @@ export async function forwardInboundEvent(
     tags: null,
     createdAt: now,
     payloadExpiresAt: now + PAYLOAD_RETENTION_MS,
+    inboundEventId: event.inboundEventId,
   };
   await insertMessage(tx, message);
   const dueAt = now + firstAttemptDelayMs(ctx.config.retryScheduleSeconds);
   await insertDeliveries(
     tx,
-    newDeliveries(message, endpointIds, TriggerType.Scheduled, dueAt, now),
+    newDeliveries(message, endpointIds, event.trigger ?? TriggerType.Scheduled, dueAt, now),
   );
   return { queued: endpointIds.length, error: utf8 ? null : BINARY_BODY_ERROR };
+}
+
+export interface RoutableEvent {
+  id: InboundEventId;
+  sourceId: SourceId;
+  /** The provider's event type, as stored. */
+  eventType: string | null;
+  body: Buffer;
+  /** The stored request's content type (how a projection parses the body). */
+  contentType: string | undefined;
+  /** The event's status and error now: only a change is written. */
+  status: InboundEventStatus;
+  error: string | null;
+}
+
+export interface Routed {
+  /** `failed` (mapping error), `routed` (deliveries queued) or `received` (no endpoint). */
+  status: InboundEventStatus;
+  queued: number;
+  error: string | null;
+}
+
+/**
+ * Maps a stored event with its source's mapping and forwards the result to the source's
+ * endpoints, then records the outcome on the event — all on `tx`, so it commits with whatever
+ * else the caller writes (the event itself on receipt; nothing else on replay). A mapping
+ * failure is an outcome (`failed` with the error), never a throw. The caller wakes the
+ * workers after the commit when `queued > 0`.
+ */
+export async function routeInboundEvent(
+  ctx: ServiceContext,
+  tx: Sql,
+  event: RoutableEvent,
+  mapping: StoredMapping,
+  now: number,
+  trigger: TriggerType = TriggerType.Scheduled,
+): Promise<Routed> {
+  const mapped = mapEvent(mapping, {
+    eventType: event.eventType,
+    body: event.body,
+    contentType: event.contentType,
+  });
+  let routed: Routed;
+  if (!mapped.ok) {
+    routed = { status: 'failed', queued: 0, error: mapped.error };
+  } else {
+    const forwarded = await forwardInboundEvent(
+      ctx,
+      tx,
+      {
+        sourceId: event.sourceId,
+        inboundEventId: event.id,
+        eventType: mapped.eventType,
+        body: mapped.body,
+        trigger,
+      },
+      now,
+    );
+    routed =
+      forwarded.queued > 0
+        ? { status: 'routed', queued: forwarded.queued, error: forwarded.error }
+        : { status: 'received', queued: 0, error: null };
+  }
+  if (routed.status !== event.status || routed.error !== event.error) {
+    await setInboundEventStatus(tx, event.id, routed.status, routed.error, now);
+  }
+  return routed;
+}
+
+/** The first value of a stored header (names are stored lower-case). */
+export function headerOf(headers: StoredHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -3,14 +3,11 @@ import { Counter } from 'prom-client';
 import { newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { Metrics } from '../platform/metrics.js';
-import {
-  insertInboundEvent,
-  type StoredHeaders,
-  setInboundEventStatus,
-} from '../store/inbound-events.js';
+import { insertInboundEvent, type StoredHeaders } from '../store/inbound-events.js';
 import type { SourceId } from '../store/sources.js';
 import { findSourceByTokenHash } from '../store/sources.js';
-import { forwardInboundEvent } from './forwarding.js';
+import { headerOf, routeInboundEvent } from './forwarding.js';
+import { type StoredMapping, storedMapping } from './mappings.js';
 import { findProvider } from './providers/index.js';
 import type { InboundRequest, Provider, ProviderResponse } from './providers/types.js';
 import { hashToken, type SourceConfig, type SourceSettings, splitConfig } from './sources.js';
@@ -22,6 +19,8 @@ export interface ActiveSource {
   provider: Provider;
   config: SourceConfig;
   settings: SourceSettings;
+  /** The source's mapping (event types, lookups, projection), checked once when cached. */
+  mapping: StoredMapping;
 }
 
 /** What the HTTP layer hands over: the request exactly as it arrived. */
@@ -80,6 +79,7 @@ export class Receiver {
   private readonly cache = new Map<string, { source: ActiveSource; expiresAt: number }>();
   readonly verificationFailures: Counter<'type'>;
   readonly received: Counter<'type' | 'status'>;
+  readonly mappingFailures: Counter<'type'>;
 
   constructor(
     private readonly ctx: ServiceContext,
@@ -95,6 +95,12 @@ export class Receiver {
       name: 'switchboard_inbound_events_total',
       help: 'Inbound webhooks stored, by source type and status (received or duplicate)',
       labelNames: ['type', 'status'],
+      registers: [metrics.registry],
+    });
+    this.mappingFailures = new Counter({
+      name: 'switchboard_inbound_mapping_failures_total',
+      help: 'Inbound events stored as failed because their mapping failed (on receipt)',
+      labelNames: ['type'],
       registers: [metrics.registry],
     });
   }
@@ -129,6 +135,7 @@ export class Receiver {
       provider,
       config: providerConfig,
       settings,
+      mapping: storedMapping(record),
     };
     // A previous token is cached no longer than its grace period lasts.
     let expiresAt = now + CACHE_TTL_MS;
@@ -201,7 +208,8 @@ export class Receiver {
         ? `id:${providerEventId}`
         : `sha256:${createHash('sha256').update(raw.body).digest('hex')}`;
     const eventId = newId('event', now);
-    const { status, queued } = await this.ctx.db.batch(async (tx) => {
+    const providerType = typeof eventType === 'string' ? eventType : null;
+    const { status, queued, mappingFailed } = await this.ctx.db.batch(async (tx) => {
       const stored = await insertInboundEvent(
         tx,
         {
@@ -213,28 +221,32 @@ export class Receiver {
           headers,
           body: raw.body,
           providerEventId: typeof providerEventId === 'string' ? providerEventId : null,
-          eventType: typeof eventType === 'string' ? eventType : null,
+          eventType: providerType,
           dedupKey,
         },
         source.settings.dedupWindowSeconds * 1000,
       );
-      if (stored !== 'received') return { status: stored, queued: 0 };
-      // Forwarding to the source's endpoints commits with the event, or not at all.
-      const forwarded = await forwardInboundEvent(
+      if (stored !== 'received') return { status: stored, queued: 0, mappingFailed: false };
+      // Mapping and forwarding commit with the event, or not at all. A mapping failure marks
+      // the event failed; the provider still gets its 2xx (the event is verified and stored).
+      const routed = await routeInboundEvent(
         this.ctx,
         tx,
         {
+          id: eventId,
           sourceId: source.id,
-          eventType: typeof eventType === 'string' ? eventType : null,
+          eventType: providerType,
           body: raw.body,
+          contentType: headerOf(headers, 'content-type'),
+          status: 'received',
+          error: null,
         },
+        source.mapping,
         now,
       );
-      if (forwarded.queued > 0) {
-        await setInboundEventStatus(tx, eventId, 'routed', forwarded.error, now);
-      }
-      return { status: stored, queued: forwarded.queued };
+      return { status: stored, queued: routed.queued, mappingFailed: routed.status === 'failed' };
     });
+    if (mappingFailed) this.mappingFailures.inc({ type: source.type });
     if (queued > 0) this.ctx.queue.notify();
     this.received.inc({ type: source.type, status });
 

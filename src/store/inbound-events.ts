@@ -1,8 +1,8 @@
-import type { Id } from '../core/ids.js';
+import { type Id, idFloorAt } from '../core/ids.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
 import type { SourceId } from './sources.js';
-import type { Sql } from './sql.js';
+import type { Sql, SqlValue } from './sql.js';
 
 export type InboundEventId = Id<'event'>;
 
@@ -99,6 +99,15 @@ export async function insertInboundEvent(
   event: Omit<InboundEventRecord, 'status' | 'error' | 'updatedAt'>,
   dedupWindowMs: number,
 ): Promise<InboundEventStatus> {
+  if (dedupWindowMs > 0 && sql.dialect === 'postgres') {
+    // Two processes storing the same provider event at the same instant would both find no
+    // earlier row (neither sees the other's uncommitted insert). A transaction-scoped advisory
+    // lock on (source, dedup key) makes the second wait for the first's commit; its check then
+    // sees the first row. SQLite has a single writer, so check-then-insert is serial there.
+    await sql.get('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [
+      `inbound-dedup\n${event.sourceId}\n${event.dedupKey}`,
+    ]);
+  }
   const earlier =
     dedupWindowMs > 0
       ? await sql.get<{ id: string }>(
@@ -140,19 +149,77 @@ export async function findInboundEvent(
   return row && fromRow(row);
 }
 
-/** A source's events by id (newest first by default), optionally of one status. */
+export interface InboundEventFilter {
+  /** Any of these statuses. */
+  statuses?: readonly InboundEventStatus[];
+  /** The provider's event type, exactly. */
+  eventType?: string;
+  /** Received at or after (epoch ms). */
+  since?: number;
+  /** Received strictly before (epoch ms). */
+  until?: number;
+}
+
+/**
+ * The filter as conditions. Ids are time-sortable, so the time bounds are also id bounds
+ * (answered by the `(source_id, id)` index) plus an exact check on the receive time.
+ */
+function filterConditions(filter: InboundEventFilter): [string, SqlValue[]] {
+  const where: string[] = [];
+  const params: SqlValue[] = [];
+  if (filter.statuses && filter.statuses.length > 0) {
+    where.push(`status IN (${filter.statuses.map(() => '?').join(', ')})`);
+    params.push(...filter.statuses);
+  }
+  if (filter.eventType !== undefined) {
+    where.push('event_type = ?');
+    params.push(filter.eventType);
+  }
+  if (filter.since !== undefined) {
+    where.push('id >= ?', 'received_at >= ?');
+    params.push(idFloorAt('event', Math.max(0, filter.since - 4)), filter.since);
+  }
+  if (filter.until !== undefined) {
+    where.push('id < ?', 'received_at < ?');
+    params.push(idFloorAt('event', Math.max(0, filter.until + 4)), filter.until);
+  }
+  return [where.map((condition) => ` AND ${condition}`).join(''), params];
+}
+
+/** A source's events by id (newest first by default), filtered. */
 export async function listInboundEvents(
   sql: Sql,
   sourceId: SourceId,
-  request: PageRequest & { status?: InboundEventStatus },
+  request: PageRequest & InboundEventFilter & { status?: InboundEventStatus },
 ): Promise<Page<InboundEventSummary>> {
   const plan = planPage('id', request);
-  const statusClause = request.status ? ' AND status = ?' : '';
+  const statuses = request.statuses ?? (request.status ? [request.status] : undefined);
+  const [conditions, params] = filterConditions({ ...request, statuses });
   const rows = await sql.all<SummaryRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM inbound_events WHERE source_id = ?${statusClause} AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
-    [sourceId, ...(request.status ? [request.status] : []), ...plan.params, plan.limit],
+    `SELECT ${SUMMARY_COLUMNS} FROM inbound_events WHERE source_id = ?${conditions} AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
+    [sourceId, ...params, ...plan.params, plan.limit],
   );
   return toPage(rows, plan, (row) => row.id, summaryFromRow);
+}
+
+/**
+ * The ids of a source's events matching `filter`, oldest first, after `afterId` (exclusive):
+ * bulk replay walks them a page at a time.
+ */
+export async function listInboundEventIds(
+  sql: Sql,
+  sourceId: SourceId,
+  filter: InboundEventFilter,
+  afterId: string | null,
+  limit: number,
+): Promise<InboundEventId[]> {
+  const [conditions, params] = filterConditions(filter);
+  const after = afterId === null ? '' : ' AND id > ?';
+  const rows = await sql.all<{ id: string }>(
+    `SELECT id FROM inbound_events WHERE source_id = ?${conditions}${after} ORDER BY id LIMIT ?`,
+    [sourceId, ...params, ...(afterId === null ? [] : [afterId]), limit],
+  );
+  return rows.map((row) => row.id as InboundEventId);
 }
 
 export async function countInboundEvents(sql: Sql, sourceId?: SourceId): Promise<number> {
@@ -178,4 +245,91 @@ export async function setInboundEventStatus(
     updatedAt,
     id,
   ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Destinations: what happened to an event at each endpoint it was forwarded to.
+
+/** One delivery of a message that forwards an inbound event (first routing or a replay). */
+export interface InboundEventDestination {
+  messageId: string;
+  /** The forwarded event type (after mapping). */
+  eventType: string;
+  messageCreatedAt: number;
+  endpointId: string;
+  /** The endpoint's current URL (null if the endpoint row is gone). */
+  url: string | null;
+  /** Svix's MessageStatus code (0 success, 1 pending, 2 fail, 3 sending, 4 canceled). */
+  status: number;
+  attempts: number;
+  nextAttemptAt: number | null;
+  lastAttempt: {
+    statusCode: number;
+    /** The response body, cut to `responseChars`. */
+    response: string;
+    at: number;
+  } | null;
+}
+
+interface DestinationRow {
+  msg_id: string;
+  event_type: string;
+  msg_created_at: number;
+  endpoint_id: string;
+  url: string | null;
+  status: number;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  a_status_code: number | null;
+  a_response: string | null;
+  a_created_at: number | null;
+}
+
+/**
+ * Every delivery of every message forwarding `eventId`, oldest message first, with each
+ * delivery's latest attempt. At most `limit` rows (the newest, when there are more).
+ */
+export async function listInboundEventDestinations(
+  sql: Sql,
+  eventId: string,
+  options: { limit?: number; responseChars?: number } = {},
+): Promise<InboundEventDestination[]> {
+  const limit = options.limit ?? 1000;
+  const responseChars = options.responseChars ?? 1000;
+  const rows = await sql.all<DestinationRow>(
+    `SELECT m.id AS msg_id, m.event_type AS event_type, m.created_at AS msg_created_at,
+            d.endpoint_id AS endpoint_id, e.url AS url, d.status AS status,
+            d.attempt_count AS attempt_count, d.next_attempt_at AS next_attempt_at,
+            a.response_status_code AS a_status_code, SUBSTR(a.response, 1, ?) AS a_response,
+            a.created_at AS a_created_at
+     FROM messages m
+     JOIN deliveries d ON d.msg_id = m.id
+     LEFT JOIN endpoints e ON e.id = d.endpoint_id
+     LEFT JOIN attempts a ON a.id = (
+       SELECT MAX(a2.id) FROM attempts a2
+       WHERE a2.msg_id = d.msg_id AND a2.endpoint_id = d.endpoint_id AND a2.delivery_id = d.id
+     )
+     WHERE m.inbound_event_id = ?
+     ORDER BY m.id DESC, d.id DESC
+     LIMIT ?`,
+    [responseChars, eventId, limit],
+  );
+  return rows.reverse().map((row) => ({
+    messageId: row.msg_id,
+    eventType: row.event_type,
+    messageCreatedAt: Number(row.msg_created_at),
+    endpointId: row.endpoint_id,
+    url: row.url,
+    status: Number(row.status),
+    attempts: Number(row.attempt_count),
+    nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+    lastAttempt:
+      row.a_created_at === null
+        ? null
+        : {
+            statusCode: Number(row.a_status_code),
+            response: row.a_response ?? '',
+            at: Number(row.a_created_at),
+          },
+  }));
 }

@@ -20,6 +20,11 @@ export interface SourceRecord {
   previousTokenHash: string | null;
   previousTokenExpiresAt: number | null;
   metadata: Record<string, string>;
+  /**
+   * The source's mapping as stored (JSON; the inbound service validates it before writing).
+   * Read by every query; `insertSource` / `updateSource` never write it (see `setSourceMapping`).
+   */
+  mapping?: Record<string, unknown> | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -35,6 +40,7 @@ interface Row {
   previous_token_hash: string | null;
   previous_token_expires_at: number | null;
   metadata: string;
+  mapping: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -52,6 +58,7 @@ function fromRow(row: Row): SourceRecord {
     previousTokenExpiresAt:
       row.previous_token_expires_at === null ? null : Number(row.previous_token_expires_at),
     metadata: fromJson<Record<string, string>>(row.metadata) ?? {},
+    mapping: fromJson<Record<string, unknown>>(row.mapping ?? null),
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
@@ -59,11 +66,13 @@ function fromRow(row: Row): SourceRecord {
 
 const COLUMNS =
   'id, uid, name, type, config, token, token_hash, previous_token_hash, previous_token_expires_at, metadata, created_at, updated_at';
+/** What every read selects: the written columns and the mapping. */
+const SELECT_COLUMNS = `${COLUMNS}, mapping`;
 
 /** By id or uid (`{source_id}` accepts either); deleted sources are not found. */
 export async function findSource(sql: Sql, idOrUid: string): Promise<SourceRecord | undefined> {
   const row = await sql.get<Row>(
-    `SELECT ${COLUMNS} FROM sources WHERE (id = ? OR uid = ?) AND deleted_at IS NULL`,
+    `SELECT ${SELECT_COLUMNS} FROM sources WHERE (id = ? OR uid = ?) AND deleted_at IS NULL`,
     [idOrUid, idOrUid],
   );
   return row && fromRow(row);
@@ -79,7 +88,7 @@ export async function findSourceByTokenHash(
   now: number,
 ): Promise<SourceRecord | undefined> {
   const row = await sql.get<Row>(
-    `SELECT ${COLUMNS} FROM sources WHERE (token_hash = ? OR (previous_token_hash = ? AND previous_token_expires_at > ?)) AND deleted_at IS NULL`,
+    `SELECT ${SELECT_COLUMNS} FROM sources WHERE (token_hash = ? OR (previous_token_hash = ? AND previous_token_expires_at > ?)) AND deleted_at IS NULL`,
     [tokenHash, tokenHash, now],
   );
   return row && fromRow(row);
@@ -148,15 +157,31 @@ export async function updateSourceToken(
  */
 export async function deleteSource(sql: Sql, id: SourceId, now: number): Promise<void> {
   await sql.run(
-    'UPDATE sources SET deleted_at = ?, uid = NULL, previous_token_hash = NULL, previous_token_expires_at = NULL, updated_at = ? WHERE id = ?',
+    // The token hash is released too (replaced by a value no SHA-256 lookup can match), so a
+    // declared source with a fixed token can be created again after an API delete.
+    "UPDATE sources SET deleted_at = ?, uid = NULL, token_hash = 'deleted:' || id, previous_token_hash = NULL, previous_token_expires_at = NULL, updated_at = ? WHERE id = ?",
     [now, now, id],
   );
+}
+
+/** Stores a source's mapping (already validated), or removes it with null. */
+export async function updateSourceMapping(
+  sql: Sql,
+  id: SourceId,
+  mapping: Record<string, unknown> | null,
+  now: number,
+): Promise<void> {
+  await sql.run('UPDATE sources SET mapping = ?, updated_at = ? WHERE id = ?', [
+    toJson(mapping),
+    now,
+    id,
+  ]);
 }
 
 export async function listSources(sql: Sql, request: PageRequest): Promise<Page<SourceRecord>> {
   const plan = planPage('id', request);
   const rows = await sql.all<Row>(
-    `SELECT ${COLUMNS} FROM sources WHERE deleted_at IS NULL AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
+    `SELECT ${SELECT_COLUMNS} FROM sources WHERE deleted_at IS NULL AND ${plan.where} ORDER BY ${plan.orderBy} LIMIT ?`,
     [...plan.params, plan.limit],
   );
   return toPage(rows, plan, (row) => row.id, fromRow);

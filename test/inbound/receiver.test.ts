@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { sign } from '@octokit/webhooks-methods';
 import Stripe from 'stripe';
-import { backends } from '../helpers/backends.js';
+import { backends, createPostgresDatabase } from '../helpers/backends.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -476,6 +476,69 @@ for (const backend of await backends()) {
       const payload = '{"after":"fuzz"}';
       const ok = await send(github.path, payload, await githubHeaders(payload, 'after-fuzz'));
       assert.equal(ok.status, 200, 'still receiving');
+    });
+  });
+}
+
+if ((await backends()).includes('postgres')) {
+  describe('inbound de-duplication across processes (postgres)', () => {
+    let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+    let servers: TestServer[];
+
+    before(async () => {
+      database = await createPostgresDatabase();
+      // Two servers, one database: as two processes behind a load balancer.
+      const env = {
+        DATABASE_URL: database.url,
+        SWITCHBOARD_MASTER_KEY: randomBytes(32).toString('hex'),
+      };
+      const first = await startTestServer('sqlite', env);
+      servers = [first, await startTestServer('sqlite', env)];
+    });
+    after(async () => {
+      for (const server of servers ?? []) await server.close();
+      await database?.drop();
+    });
+
+    it('stores one received and one duplicate when two processes get the same event at once', async () => {
+      const [a, b] = servers;
+      const created = await a.request('POST', '/ingest/api/v1/source', {
+        body: { name: 'gumroad', type: 'gumroad', config: {} },
+      });
+      assert.equal(created.status, 201, created.text);
+      const sourceId: string = created.json.id;
+      const path = new URL(created.json.ingestUrl).pathname;
+      const post = (server: TestServer, saleId: string) =>
+        server.request('POST', path, {
+          rawBody: `seller_id=s&product_id=p&sale_id=${saleId}&price=1`,
+          token: null,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        });
+      // Warm both receivers' source caches, so the pairs below really start together.
+      await Promise.all([post(a, 'warm-a'), post(b, 'warm-b')]);
+      const rounds = 30;
+      for (let round = 0; round < rounds; round++) {
+        const answers = await Promise.all([post(a, `race-${round}`), post(b, `race-${round}`)]);
+        assert.deepEqual(
+          answers.map((answer) => answer.status),
+          [200, 200],
+        );
+      }
+      const rows = await a.sb.ctx.db.all<{ provider_event_id: string; status: string }>(
+        "SELECT provider_event_id, status FROM inbound_events WHERE source_id = ? AND provider_event_id LIKE 'race-%' ORDER BY provider_event_id, status",
+        [sourceId],
+      );
+      const byDelivery = new Map<string, string[]>();
+      for (const row of rows) {
+        byDelivery.set(row.provider_event_id, [
+          ...(byDelivery.get(row.provider_event_id) ?? []),
+          row.status,
+        ]);
+      }
+      assert.equal(byDelivery.size, rounds);
+      for (const [delivery, statuses] of byDelivery) {
+        assert.deepEqual(statuses, ['duplicate', 'received'], delivery);
+      }
     });
   });
 }

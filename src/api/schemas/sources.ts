@@ -1,10 +1,12 @@
 import { isUtf8 } from 'node:buffer';
 import { Type } from '@sinclair/typebox';
-import { toIso } from '../../core/time.js';
+import { toIso, toIsoOrNull } from '../../core/time.js';
 import { findProvider } from '../../inbound/providers/index.js';
+import { MAX_REPLAY_LIMIT } from '../../inbound/replay.js';
 import type { Source } from '../../inbound/sources.js';
 import {
   INBOUND_EVENT_STATUSES,
+  type InboundEventDestination,
   type InboundEventRecord,
   type InboundEventSummary,
 } from '../../store/inbound-events.js';
@@ -96,9 +98,42 @@ export const InboundEventOut = Type.Object(
   { title: 'InboundEventOut' },
 );
 
+const DeliveryStatusName = Type.Union(
+  ['success', 'pending', 'fail', 'sending', 'canceled'].map((name) => Type.Literal(name)),
+  { description: "Svix's MessageStatus, by name" },
+);
+
+export const InboundEventDestinationOut = Type.Object(
+  {
+    messageId: Type.String({ description: 'The outbound message that forwarded the event' }),
+    eventType: Type.String({ description: 'The event type it was forwarded as (after mapping)' }),
+    createdAt: DateTime,
+    endpointId: Type.String(),
+    url: Nullable(Type.String()),
+    status: DeliveryStatusName,
+    attempts: Type.Integer({ description: 'Attempts made so far' }),
+    nextAttempt: Nullable(DateTime),
+    lastAttempt: Nullable(
+      Type.Object({
+        statusCode: Type.Integer({ description: '0 when no HTTP response arrived' }),
+        response: Type.String({ description: 'The response body (first 1000 characters)' }),
+        timestamp: DateTime,
+      }),
+    ),
+  },
+  { title: 'InboundEventDestinationOut' },
+);
+
 export const InboundEventDetailOut = Type.Object(
   {
     ...InboundEventOut.properties,
+    mappedEventType: Nullable(
+      Type.String({ description: 'The event type of its latest forwarding (after mapping)' }),
+    ),
+    destinations: Type.Array(InboundEventDestinationOut, {
+      description:
+        'Every delivery of every forwarding of the event (first routing, then replays), oldest first',
+    }),
     request: Type.Object({
       method: Type.String(),
       query: Type.String(),
@@ -148,9 +183,34 @@ function redactHeaders(
   );
 }
 
-export function toInboundEventDetailOut(event: InboundEventRecord & { bodySize: number }) {
+const DELIVERY_STATUS_NAMES = ['success', 'pending', 'fail', 'sending', 'canceled'] as const;
+
+export function toInboundEventDestinationOut(destination: InboundEventDestination) {
+  return {
+    messageId: destination.messageId,
+    eventType: destination.eventType,
+    createdAt: toIso(destination.messageCreatedAt),
+    endpointId: destination.endpointId,
+    url: destination.url,
+    status: DELIVERY_STATUS_NAMES[destination.status] ?? 'pending',
+    attempts: destination.attempts,
+    nextAttempt: toIsoOrNull(destination.nextAttemptAt),
+    lastAttempt: destination.lastAttempt && {
+      statusCode: destination.lastAttempt.statusCode,
+      response: destination.lastAttempt.response,
+      timestamp: toIso(destination.lastAttempt.at),
+    },
+  };
+}
+
+export function toInboundEventDetailOut(
+  event: InboundEventRecord & { bodySize: number },
+  destinations: InboundEventDestination[] = [],
+) {
   return {
     ...toInboundEventOut(event),
+    mappedEventType: destinations.at(-1)?.eventType ?? null,
+    destinations: destinations.map(toInboundEventDestinationOut),
     request: {
       method: event.method,
       query: event.query,
@@ -160,3 +220,50 @@ export function toInboundEventDetailOut(event: InboundEventRecord & { bodySize: 
     },
   };
 }
+
+// --- mapping and replay (beyond Svix) ---
+
+export const ReplayOut = Type.Object(
+  {
+    status: InboundEventStatus,
+    queued: Type.Integer({ description: 'Deliveries queued' }),
+    error: Nullable(Type.String()),
+  },
+  { title: 'InboundEventReplayOut' },
+);
+
+/** One enum (not a union of constants): a wrong value gets one clear message. */
+const StatusName = Type.Unsafe<(typeof INBOUND_EVENT_STATUSES)[number]>({
+  type: 'string',
+  enum: [...INBOUND_EVENT_STATUSES],
+});
+
+export const BulkReplayIn = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(StatusName, {
+        minItems: 1,
+        maxItems: INBOUND_EVENT_STATUSES.length,
+        description: 'Statuses to replay; default every status but duplicate',
+      }),
+    ),
+    eventType: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: "The provider's event type" }),
+    ),
+    since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_REPLAY_LIMIT, description: 'Default 1000' }),
+    ),
+  },
+  { additionalProperties: false, title: 'InboundEventBulkReplayIn' },
+);
+
+export const BulkReplayOut = Type.Object(
+  {
+    matched: Type.Integer({ description: 'Events replayed' }),
+    queued: Type.Integer({ description: 'Deliveries queued' }),
+    failed: Type.Integer({ description: 'Events whose mapping failed' }),
+  },
+  { title: 'InboundEventBulkReplayOut' },
+);
