@@ -18,19 +18,14 @@ import {
   loadDeliveryTarget,
   recordEndpointOutcome,
 } from '../store/endpoint-health.js';
-import { getMessageById } from '../store/messages.js';
+import { type InboundEventId, setInboundEventStatus } from '../store/inbound-events.js';
+import { getMessageById, type MessageRecord } from '../store/messages.js';
 import type { Sql } from '../store/sql.js';
 import { CircuitBreakers } from './circuit-breaker.js';
 import type { OperationalEvents } from './operational-events.js';
 import { RateLimiter } from './rate-limiter.js';
-import { decideRetry } from './retry-policy.js';
-import type { SendResult, WebhookSender } from './sender.js';
-import {
-  buildSignatureHeaders,
-  SECRET_PREFIX,
-  signGithubStyle,
-  signStripeStyle,
-} from './signing.js';
+import { decideRetry, type GiveUpReason } from './retry-policy.js';
+import type { SendResult, Transports } from './transports/index.js';
 
 export interface DispatcherOptions {
   /** Deliveries claimed per query. */
@@ -75,7 +70,8 @@ export class Dispatcher {
 
   constructor(
     private readonly ctx: ServiceContext,
-    private readonly sender: WebhookSender,
+    /** Carries each attempt, by the endpoint URL's scheme (http(s), nats, mailto, app). */
+    private readonly transports: Transports,
     private readonly signal: QueueSignal,
     private readonly metrics: Metrics,
     private readonly operational: OperationalEvents | undefined,
@@ -173,7 +169,7 @@ export class Dispatcher {
   private track(delivery: DeliveryRecord): void {
     const tracked = this.process(delivery).catch(async (error: unknown) => {
       this.ctx.log.error({ err: error, deliveryId: delivery.id }, 'delivery failed unexpectedly');
-      await this.backOff(delivery).catch(() => {});
+      await this.backOff(delivery, error).catch(() => {});
     });
     this.inFlight.add(tracked);
     tracked.finally(() => this.inFlight.delete(tracked));
@@ -184,22 +180,31 @@ export class Dispatcher {
    * retry schedule like a failed attempt and ends as failed, instead of being re-claimed every
    * lease forever.
    */
-  private async backOff(delivery: DeliveryRecord): Promise<void> {
+  private async backOff(delivery: DeliveryRecord, error: unknown): Promise<void> {
     const now = this.ctx.clock();
     const schedule = this.ctx.config.retryScheduleSeconds;
     const attempt = delivery.attemptCount + 1;
-    const exhausted = attempt >= schedule.length || delivery.triggerType === TriggerType.Manual;
-    await updateDelivery(
-      this.ctx.db,
-      delivery.id,
-      {
-        status: exhausted ? MessageStatus.Fail : MessageStatus.Sending,
-        attemptCount: attempt,
-        nextAttemptAt: exhausted ? null : now + (schedule[attempt] ?? 0) * 1000,
-        now,
-      },
-      this.workerId,
-    );
+    const manual = delivery.triggerType === TriggerType.Manual;
+    const exhausted = attempt >= schedule.length || manual;
+    await this.ctx.db.transaction(async (tx) => {
+      const stillOurs = await updateDelivery(
+        tx,
+        delivery.id,
+        {
+          status: exhausted ? MessageStatus.Fail : MessageStatus.Sending,
+          attemptCount: attempt,
+          nextAttemptAt: exhausted ? null : now + (schedule[attempt] ?? 0) * 1000,
+          now,
+        },
+        this.workerId,
+      );
+      if (stillOurs && exhausted && !manual) {
+        const message = await getMessageById(tx, delivery.msgId);
+        if (message) {
+          await deadLetter(tx, message, delivery.endpointId, 'exhausted', String(error), now);
+        }
+      }
+    });
   }
 
   private async process(delivery: DeliveryRecord): Promise<void> {
@@ -238,30 +243,12 @@ export class Dispatcher {
       return;
     }
 
-    const timestamp = Math.floor(now / 1000);
-    const headers: Record<string, string> = {
-      ...target.headers,
-      ...buildSignatureHeaders(target.keys, message.id, timestamp, message.payload),
-    };
-    // The legacy schemes are HMACs keyed with a whsec_ secret; an ed25519 (whsk_) key would
-    // make the signer throw on every attempt, and the delivery would never be recorded.
-    const hmacKey = target.keys[0]?.startsWith(SECRET_PREFIX) ? target.keys[0] : undefined;
-    if (hmacKey !== undefined && target.legacySignature?.scheme === 'stripe') {
-      headers[target.legacySignature.header ?? 'stripe-signature'] = signStripeStyle(
-        hmacKey,
-        timestamp,
-        message.payload,
-        { secretEncoding: 'whsec' },
-      );
-    } else if (hmacKey !== undefined && target.legacySignature?.scheme === 'github') {
-      headers[target.legacySignature.header ?? 'x-hub-signature-256'] = signGithubStyle(
-        hmacKey,
-        message.payload,
-        { secretEncoding: 'whsec' },
-      );
-    }
-    const result = await this.sender.send(target.url, headers, message.payload);
-    await this.record(delivery, target, result, now);
+    const result = await this.transports.send({
+      target,
+      message: { ...message, payload: message.payload },
+      now,
+    });
+    await this.record(delivery, target, message, result, now);
   }
 
   /**
@@ -300,6 +287,7 @@ export class Dispatcher {
   private async record(
     delivery: DeliveryRecord,
     target: DeliveryTarget,
+    message: MessageRecord,
     result: SendResult,
     startedAt: number,
   ): Promise<void> {
@@ -360,6 +348,17 @@ export class Dispatcher {
         error: result.outcome.kind === 'response' ? null : result.outcome.message,
         createdAt: startedAt,
       });
+      // The dead-letter state of an inbound event: one of its destinations gave up for good.
+      if (decision.action === 'give-up' && decision.reason !== 'manual' && !manual) {
+        await deadLetter(
+          tx,
+          message,
+          `${target.id} (${target.url})`,
+          decision.reason,
+          result.response,
+          now,
+        );
+      }
       return recordEndpointOutcome(tx, target.id, {
         success,
         now,
@@ -410,4 +409,29 @@ export class Dispatcher {
       await this.operational.attemptExhausted(ref);
     }
   }
+}
+
+/**
+ * Marks the inbound event a message forwards as `dead-lettered`, naming the endpoint and why
+ * it gave up. Only messages written by inbound routing carry `inboundEventId`; nothing a caller
+ * of the API sends can set it.
+ */
+async function deadLetter(
+  tx: Sql,
+  message: MessageRecord,
+  endpoint: string,
+  reason: GiveUpReason,
+  detail: string,
+  now: number,
+): Promise<void> {
+  if (!message.inboundEventId) return;
+  const why = reason === 'exhausted' ? 'retries exhausted' : 'not retryable';
+  const text = detail.length > 500 ? `${detail.slice(0, 500)}…` : detail;
+  await setInboundEventStatus(
+    tx,
+    message.inboundEventId as InboundEventId,
+    'dead-lettered',
+    `endpoint ${endpoint}: ${why}: ${text}`,
+    now,
+  );
 }

@@ -1,6 +1,7 @@
 import { BadRequestError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { type AppId, type EndpointId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
+import { findApplication } from '../store/applications.js';
 import type { EndpointDeliveryOptions } from '../store/endpoint-health.js';
 import type { EndpointRecord } from '../store/endpoints.js';
 import * as store from '../store/endpoints.js';
@@ -18,6 +19,12 @@ import {
   SIGNING_KEY_PREFIX,
 } from './signing.js';
 import { type AllowList, checkDestination, parseAllowedNetworks } from './ssrf.js';
+import {
+  DestinationError,
+  isDestinationScheme,
+  parseDestination,
+  schemeOf,
+} from './transports/destination.js';
 
 /** Switchboard's delivery options as the API takes them; `null` = the default. */
 export interface DeliveryOptionsInput {
@@ -69,6 +76,16 @@ export type EndpointPatch = Partial<EndpointUpsertInput>;
  */
 export interface EndpointScope {
   eventTypes?: readonly string[];
+  /**
+   * Source endpoints (the ingest API) may also be `nats:SUBJECT`, `mailto:…` or `app:APP`
+   * destinations; application endpoints are http(s) only.
+   */
+  destinations?: boolean;
+  /**
+   * Filters may name any event type, not only those of the catalogue: a source's endpoints
+   * filter on provider or mapped types (`push`, `licence.sale`) that nobody declares.
+   */
+  anyEventType?: boolean;
 }
 
 export interface HeadersOut {
@@ -120,6 +137,41 @@ function normaliseUrl(ctx: ServiceContext, url: string): string {
     throw ValidationError.at(['body', 'url'], destination.reason.replace(/^refused: /, ''));
   }
   return parsed.toString();
+}
+
+/**
+ * An endpoint URL: http(s) as {@link normaliseUrl} takes it or, for source endpoints only, a
+ * `nats:`, `mailto:` or `app:` destination (stored as given; an `app:` must name an existing
+ * public application).
+ */
+async function checkUrl(
+  ctx: ServiceContext,
+  url: string,
+  scope: EndpointScope,
+  sql: Sql = ctx.db,
+): Promise<string> {
+  const scheme = schemeOf(url);
+  if (!isDestinationScheme(scheme)) return normaliseUrl(ctx, url);
+  if (!scope.destinations) {
+    throw ValidationError.at(
+      ['body', 'url'],
+      `URL scheme must be http or https (${scheme}: URLs are accepted for ingest source endpoints only).`,
+    );
+  }
+  let destination: ReturnType<typeof parseDestination>;
+  try {
+    destination = parseDestination(url);
+  } catch (error) {
+    if (error instanceof DestinationError) throw ValidationError.at(['body', 'url'], error.message);
+    throw error;
+  }
+  if (destination.kind === 'app' && !(await findApplication(sql, destination.app))) {
+    throw ValidationError.at(
+      ['body', 'url'],
+      `Application "${destination.app}" not found: app: needs the id or uid of an existing application.`,
+    );
+  }
+  return url;
 }
 
 function checkMetadata(metadata: Record<string, string> | undefined): void {
@@ -280,6 +332,7 @@ async function checkEventTypes(
   existing: EndpointRecord | undefined,
   scope: EndpointScope,
 ): Promise<void> {
+  if (scope.anyEventType) return;
   const kept = existing?.eventTypes ?? [];
   const added = names?.filter((name) => !kept.includes(name));
   const allowed = scope.eventTypes;
@@ -372,9 +425,13 @@ function checkLegacyKey(
 }
 
 /** Checks what a create/PUT body carries beyond its schema; returns the normalised URL. */
-function checkInput(ctx: ServiceContext, input: EndpointUpsertInput): string {
+async function checkInput(
+  ctx: ServiceContext,
+  input: EndpointUpsertInput,
+  scope: EndpointScope,
+): Promise<string> {
   checkUid(input.uid, 'ep_', ['body', 'uid']);
-  const url = normaliseUrl(ctx, input.url);
+  const url = await checkUrl(ctx, input.url, scope);
   checkMetadata(input.metadata);
   return url;
 }
@@ -407,7 +464,7 @@ export async function createEndpoint(
   input: EndpointInput,
   scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
-  const url = checkInput(ctx, input);
+  const url = await checkInput(ctx, input, scope);
   if (typeof input.secret === 'string') checkSecret(input.secret, ['body', 'secret']);
   const headers = input.headers ? checkHeaders(input.headers) : {};
   await checkEventTypes(ctx.db, input.eventTypes, undefined, scope);
@@ -440,7 +497,7 @@ export async function upsertEndpoint(
   input: EndpointUpsertInput,
   scope: EndpointScope = {},
 ): Promise<{ endpoint: EndpointRecord; created: boolean }> {
-  const url = checkInput(ctx, input);
+  const url = await checkInput(ctx, input, scope);
   const existing = await store.findEndpoint(ctx.db, appId, idOrUid);
   if (!existing) {
     const created = await createEndpoint(
@@ -478,7 +535,7 @@ export async function patchEndpoint(
   scope: EndpointScope = {},
 ): Promise<EndpointRecord> {
   checkUid(patch.uid, 'ep_', ['body', 'uid']);
-  const url = patch.url === undefined ? undefined : normaliseUrl(ctx, patch.url);
+  const url = patch.url === undefined ? undefined : await checkUrl(ctx, patch.url, scope);
   checkMetadata(patch.metadata);
   return conflictOnUid(() =>
     ctx.db.transaction(async (tx) => {

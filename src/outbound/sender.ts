@@ -2,17 +2,11 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
-import type { AttemptOutcome } from './retry-policy.js';
 import { type AllowList, checkAddress, checkDestination } from './ssrf.js';
+import type { SendResult } from './transports/types.js';
 
-/** What the engine keeps of one HTTP attempt. */
-export interface SendResult {
-  outcome: AttemptOutcome;
-  /** Response body excerpt, or the error text when there was no response. */
-  response: string;
-  statusCode: number;
-  durationMs: number;
-}
+/** What the engine keeps of one attempt (defined with the transports; kept here for imports). */
+export type { SendResult } from './transports/types.js';
 
 export interface SenderOptions {
   allowList: AllowList;

@@ -12,7 +12,18 @@ export interface Config {
   retryScheduleSeconds: number[];
   allowedNetworks: string[];
   masterKey: string | undefined;
+  /** NATS_URL: the server `nats:SUBJECT` source endpoints publish to (JetStream). */
   natsUrl: string | undefined;
+  /** SWITCHBOARD_SMTP_URL (`smtp://user:pass@host:587`, `smtps://…`): mailto: endpoints use SMTP. */
+  smtpUrl: string | undefined;
+  /** SWITCHBOARD_POSTMARK_TOKEN: without SMTP, mailto: endpoints use Postmark's HTTP API. */
+  postmarkToken: string | undefined;
+  /** SWITCHBOARD_POSTMARK_URL: Postmark's API base (default https://api.postmarkapp.com). */
+  postmarkUrl: string;
+  /** SWITCHBOARD_POSTMARK_STREAM: the Postmark MessageStream (Postmark's default when unset). */
+  postmarkStream: string | undefined;
+  /** SWITCHBOARD_EMAIL_FROM: the From address of emails (default switchboard@localhost). */
+  emailFrom: string;
   publicUrl: string;
   configFile: string | undefined;
   logLevel: string;
@@ -47,11 +58,52 @@ export function parseRetrySchedule(raw: string): number[] {
       `SWITCHBOARD_RETRY_SCHEDULE must be comma-separated seconds, got "${raw}"`,
     );
   }
-  return parts.map((part) => parseInteger('SWITCHBOARD_RETRY_SCHEDULE', part, 0, 30 * 86400));
+  // Whole seconds, or fractions down to the millisecond (`0,0.2,0.2` for fast tests).
+  return parts.map((part) => {
+    const value = Number(part);
+    if (!/^\d+(\.\d{1,3})?$/.test(part) || value > 30 * 86400) {
+      throw new ConfigError(
+        `SWITCHBOARD_RETRY_SCHEDULE delays must be seconds between 0 and ${30 * 86400} (at most 3 decimals), got "${part}"`,
+      );
+    }
+    return value;
+  });
+}
+
+/** A bare address (`a@b.c`) or a display form (`Name <a@b.c>`); no line breaks. */
+function parseEmailFrom(raw: string | undefined): string {
+  const value = nonEmpty(raw) ?? 'switchboard@localhost';
+  const address = /<([^<>]+)>\s*$/.exec(value)?.[1] ?? value;
+  if (/[\r\n]/.test(value) || !/^[^\s@<>]+@[^\s@<>]+$/.test(address)) {
+    throw new ConfigError(`SWITCHBOARD_EMAIL_FROM must be an email address, got "${value}"`);
+  }
+  return value;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function parseUrlSetting(
+  name: string,
+  raw: string | undefined,
+  protocols: readonly string[],
+): string | undefined {
+  const value = nonEmpty(raw);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${protocols.join(' or ')}), got an invalid one`);
+  }
+  if (!protocols.includes(parsed.protocol.slice(0, -1))) {
+    // Not echoed: the URL may carry credentials.
+    throw new ConfigError(
+      `${name} must be a ${protocols.join(' or ')} URL, got "${parsed.protocol}"`,
+    );
+  }
+  return value;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -86,6 +138,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedNetworks,
     masterKey: nonEmpty(env.SWITCHBOARD_MASTER_KEY),
     natsUrl: nonEmpty(env.NATS_URL),
+    smtpUrl: parseUrlSetting('SWITCHBOARD_SMTP_URL', env.SWITCHBOARD_SMTP_URL, ['smtp', 'smtps']),
+    postmarkToken: nonEmpty(env.SWITCHBOARD_POSTMARK_TOKEN),
+    postmarkUrl:
+      parseUrlSetting('SWITCHBOARD_POSTMARK_URL', env.SWITCHBOARD_POSTMARK_URL, [
+        'https',
+        'http',
+      ]) ?? 'https://api.postmarkapp.com',
+    postmarkStream: nonEmpty(env.SWITCHBOARD_POSTMARK_STREAM),
+    emailFrom: parseEmailFrom(env.SWITCHBOARD_EMAIL_FROM),
     publicUrl: (nonEmpty(env.SWITCHBOARD_PUBLIC_URL) ?? `http://localhost:${port}`).replace(
       /\/+$/,
       '',

@@ -29,10 +29,33 @@ import { PlainText } from '../schemas/event-types.js';
 
 const tags = ['Ingest Endpoint'];
 
+/** Source endpoints may be nats:, mailto: and app: destinations too (docs/destinations.md). */
+const DESTINATIONS: service.EndpointScope = { destinations: true, anyEventType: true };
+
+/** Beyond Svix Ingest: which (provider or mapped) event types an endpoint takes. */
+const FilterTypes = Nullable(
+  Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+    minItems: 1,
+    maxItems: 256,
+    uniqueItems: true,
+    description:
+      'Event types this endpoint receives (after mapping); null or absent: every event. Not part of Svix Ingest.',
+  }),
+);
+
 const Url = Type.String({
   minLength: 1,
   maxLength: 65536,
-  description: 'An absolute http or https URL; stored normalised.',
+  description:
+    'Where events go: an absolute http or https URL (stored normalised), `nats:SUBJECT` (a JetStream ' +
+    'publish on NATS_URL), `mailto:ADDR[,ADDR…]?subject=…&body=…` (an email; `{{path}}` templates ' +
+    'are filled from the JSON payload) or `app:APP_ID_OR_UID` (a message of that application).',
+  examples: [
+    'https://example.com/hook',
+    'nats:sales.gumroad',
+    'mailto:{{email}}?subject=Thanks',
+    'app:crm',
+  ],
 });
 const Secret = Type.String({
   description: '`whsec_` + base64 of 24..64 bytes, or a `whsk_` ed25519 key; generated when null.',
@@ -45,6 +68,7 @@ const upsertFields = {
   throttleRate: Type.Optional(Nullable(ThrottleRate)),
   disabled: Type.Optional(Type.Boolean()),
   metadata: Type.Optional(Metadata),
+  filterTypes: Type.Optional(FilterTypes),
 };
 
 const IngestEndpointIn = Type.Object(
@@ -66,6 +90,7 @@ const IngestEndpointPatch = Type.Object(
     throttleRate: Type.Optional(Nullable(ThrottleRate)),
     disabled: Type.Optional(Type.Boolean()),
     metadata: Type.Optional(Metadata),
+    filterTypes: Type.Optional(FilterTypes),
   },
   { title: 'IngestEndpointPatch' },
 );
@@ -79,6 +104,7 @@ const IngestEndpointOut = Type.Object(
     throttleRate: Nullable(Type.Integer()),
     disabled: Type.Boolean(),
     metadata: Metadata,
+    filterTypes: Nullable(Type.Array(Type.String())),
     createdAt: DateTime,
     updatedAt: DateTime,
   },
@@ -91,6 +117,14 @@ const Params = Type.Object({
   endpoint_id: Type.String({ minLength: 1 }),
 });
 
+/** The wire's `filterTypes` is the engine's `eventTypes` (absent stays absent: PATCH keeps it). */
+function fromWire<T extends { filterTypes?: string[] | null }>(
+  body: T,
+): Omit<T, 'filterTypes'> & { eventTypes?: string[] | null } {
+  const { filterTypes, ...rest } = body;
+  return filterTypes === undefined ? rest : { ...rest, eventTypes: filterTypes };
+}
+
 function toOut(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
@@ -100,6 +134,7 @@ function toOut(endpoint: EndpointRecord) {
     throttleRate: endpoint.throttleRate,
     disabled: endpoint.disabled,
     metadata: endpoint.metadata,
+    filterTypes: endpoint.eventTypes,
     createdAt: toIso(endpoint.createdAt),
     updatedAt: toIso(endpoint.updatedAt),
   };
@@ -108,8 +143,8 @@ function toOut(endpoint: EndpointRecord) {
 /**
  * `/ingest/api/v1/source/{source_id}/endpoint`: where a source's verified events are forwarded
  * (`svix.ingest.endpoint.*`). They are the endpoints of the source's hidden application, so
- * the engine signs, retries and logs forwarded events like any other message. They take every
- * event (no event-type filter). Organisation keys only.
+ * the engine signs, retries and logs forwarded events like any other message. `filterTypes`
+ * (an extension) limits an endpoint to some event types. Organisation keys only.
  */
 export const ingestEndpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (
   app,
@@ -159,7 +194,8 @@ export const ingestEndpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceConte
       const created = await service.createEndpoint(
         ctx,
         await appOf(request.params.source_id),
-        request.body,
+        fromWire(request.body),
+        DESTINATIONS,
       );
       return reply.code(201).send(toOut(created));
     },
@@ -201,7 +237,8 @@ export const ingestEndpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceConte
         ctx,
         await appOf(request.params.source_id),
         request.params.endpoint_id,
-        request.body,
+        fromWire(request.body),
+        DESTINATIONS,
       );
       return reply.code(result.created ? 201 : 200).send(toOut(result.endpoint));
     },
@@ -224,7 +261,8 @@ export const ingestEndpointRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceConte
           ctx,
           await appOf(request.params.source_id),
           request.params.endpoint_id,
-          request.body,
+          fromWire(request.body),
+          DESTINATIONS,
         ),
       ),
   );
