@@ -2,10 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApi } from './api/server.js';
 import { systemClock } from './core/time.js';
+import { applyConfigFile, describeSummary } from './declarative/apply.js';
+import { parseConfigFile } from './declarative/config-file.js';
 import { Dispatcher, type DispatcherOptions } from './outbound/dispatcher.js';
 import { OperationalEvents } from './outbound/operational-events.js';
 import { WebhookSender } from './outbound/sender.js';
 import { parseAllowedNetworks } from './outbound/ssrf.js';
+import type { Mailer } from './outbound/transports/email.js';
+import { createTransports, type Transports } from './outbound/transports/index.js';
 import { Authenticator, bootstrapAdminKey } from './platform/auth.js';
 import type { Config } from './platform/config.js';
 import type { ServiceContext } from './platform/context.js';
@@ -35,6 +39,8 @@ export interface StartOptions {
   dispatcher?: DispatcherOptions;
   /** Injected DNS for SSRF tests (e.g. a rebinding resolver). */
   lookup?: ConstructorParameters<typeof WebhookSender>[0]['lookup'];
+  /** Replaces the mailer chosen from the configuration (SMTP, Postmark or logging). */
+  mailer?: Mailer;
 }
 
 /**
@@ -51,6 +57,10 @@ export async function startSwitchboard(
       : (loggerOptions(config.logLevel) as pino.LoggerOptions),
   );
   const allowList = parseAllowedNetworks(config.allowedNetworks);
+  // SWITCHBOARD_CONFIG is read and checked before anything opens (a bad file stops the start),
+  // and applied below, before the server listens, by the roles that serve the API.
+  const declared =
+    config.configFile && config.role !== 'worker' ? parseConfigFile(config.configFile) : undefined;
   const db = await openDatabase(config.databaseUrl);
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
   const queue = new QueueSignal();
@@ -69,14 +79,16 @@ export async function startSwitchboard(
   const auth = new Authenticator(db, ctx.clock, config.adminToken);
 
   let dispatcher: Dispatcher | undefined;
-  let sender: WebhookSender | undefined;
+  let transports: Transports | undefined;
   if (config.role !== 'api') {
-    sender = new WebhookSender({
+    const sender = new WebhookSender({
       allowList,
       userAgent: `Switchboard/${VERSION}`,
       lookup: options.lookup,
     });
-    dispatcher = new Dispatcher(ctx, sender, queue, metrics, operational, {
+    // http(s), nats:, mailto: and app: endpoints; the NATS connection opens at first use.
+    transports = createTransports({ ctx, sender, log, mailer: options.mailer });
+    dispatcher = new Dispatcher(ctx, transports, queue, metrics, operational, {
       leaseMs: config.leaseMs,
       idlePollMs: config.idlePollMs,
       disableAfterFailures: config.disableAfterFailures,
@@ -128,6 +140,10 @@ export async function startSwitchboard(
   });
   let address: string;
   try {
+    if (declared) {
+      const summary = await applyConfigFile(ctx, declared);
+      log.info({ file: declared.file }, `configuration file applied: ${describeSummary(summary)}`);
+    }
     address = await http.listen({ port: config.port, host: config.host });
   } catch (error) {
     await db.close();
@@ -156,7 +172,8 @@ export async function startSwitchboard(
         await http.close();
         await dispatcher?.stop();
         await listener?.close();
-        await sender?.close();
+        // Closes the HTTP pools and drains the NATS connection (publishes in flight finish).
+        await transports?.close();
         await db.close();
       })();
       return closing;

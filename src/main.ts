@@ -1,4 +1,5 @@
 import { startSwitchboard } from './app.js';
+import { ConfigFileError } from './declarative/config-file.js';
 import { ConfigError, loadConfig } from './platform/config.js';
 
 /** `npm start`: one process, configured from the environment, stopped by SIGTERM/SIGINT. */
@@ -13,7 +14,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const switchboard = await startSwitchboard(config);
+  let switchboard: Awaited<ReturnType<typeof startSwitchboard>>;
+  try {
+    switchboard = await startSwitchboard(config);
+  } catch (error) {
+    // A bad SWITCHBOARD_CONFIG file is the operator's to fix: say what is wrong, no stack.
+    if (error instanceof ConfigFileError) {
+      console.error(`switchboard: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
   if (switchboard.createdAdminToken) {
     // Printed once, on stdout and not through the logger, so it never lands in log storage.
     process.stdout.write(

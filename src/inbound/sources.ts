@@ -145,6 +145,44 @@ function newToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
+/** What a generated token looks like (32 random bytes, base64url); a chosen one must too. */
+export const INGEST_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Options of create/upsert/rotate: `token` fixes the ingest token (the declarative config). */
+export interface SourceTokenOptions {
+  token?: string;
+}
+
+/**
+ * A caller-chosen token: well formed, and not the current or in-grace token of another source
+ * (409). `sourceId` is the source it is for, when it exists.
+ */
+async function checkChosenToken(
+  ctx: ServiceContext,
+  token: string,
+  sourceId: SourceId | undefined,
+): Promise<void> {
+  if (!INGEST_TOKEN_PATTERN.test(token)) {
+    throw ValidationError.at(['body', 'token'], 'A token is 43 base64url characters.');
+  }
+  const owner = await store.findSourceByTokenHash(ctx.db, hashToken(token), ctx.clock());
+  if (owner && owner.id !== sourceId) {
+    throw new ConflictError('Another source uses that ingest token');
+  }
+}
+
+/** A unique violation on a chosen token that no live source answers to: another source's previous token. */
+async function tokenConflict<T>(chosen: boolean, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (chosen && error instanceof UniqueViolation) {
+      throw new ConflictError('That ingest token is still held by another source (as its previous token)');
+    }
+    throw error;
+  }
+}
+
 export function ingestUrlOf(ctx: ServiceContext, token: string): string {
   return `${ctx.config.publicUrl}/in/${token}`;
 }
@@ -190,13 +228,15 @@ export async function requireSource(sql: Sql, idOrUid: string): Promise<SourceRe
 export async function createSource(
   ctx: ServiceContext,
   input: SourceInput,
+  options: SourceTokenOptions = {},
 ): Promise<{ source: Source; created: boolean }> {
   const { config } = checkInput(input);
   if (input.uid && (await store.findSource(ctx.db, input.uid))) {
     throw new ConflictError(SOURCE_CONFLICT);
   }
+  if (options.token !== undefined) await checkChosenToken(ctx, options.token, undefined);
   const now = ctx.clock();
-  const token = newToken();
+  const token = options.token ?? newToken();
   const record: SourceRecord = {
     id: newId('source', now),
     uid: input.uid ?? null,
@@ -211,19 +251,25 @@ export async function createSource(
     createdAt: now,
     updatedAt: now,
   };
-  await conflictOnUid(() => store.insertSource(ctx.db, record));
+  await conflictOnUid(() =>
+    tokenConflict(options.token !== undefined, () => store.insertSource(ctx.db, record)),
+  );
   return { source: openSource(ctx, record), created: true };
 }
 
-/** PUT: a full replace (the token stays), or a create when nothing matches. */
+/**
+ * PUT: a full replace (the token stays: `options.token` is only used when creating), or a
+ * create when nothing matches.
+ */
 export async function upsertSource(
   ctx: ServiceContext,
   idOrUid: string,
   input: SourceInput,
+  options: SourceTokenOptions = {},
 ): Promise<{ source: Source; created: boolean }> {
   const { config } = checkInput(input);
   const existing = await store.findSource(ctx.db, idOrUid);
-  if (!existing) return createSource(ctx, input);
+  if (!existing) return createSource(ctx, input, options);
   const record: SourceRecord = {
     ...existing,
     uid: input.uid ?? null,
@@ -262,26 +308,36 @@ export async function listSources(
 }
 
 /**
- * A new token; the current one keeps working for 48 h. Only one previous token is kept, so a
- * second rotation within the grace period ends the first token's grace at once.
+ * A new token (`options.token`, or generated); the current one keeps working for 48 h. Only one
+ * previous token is kept, so a second rotation within the grace period ends the first token's
+ * grace at once. Rotating to the current token changes nothing.
  */
 export async function rotateSourceToken(
   ctx: ServiceContext,
   idOrUid: string,
+  options: SourceTokenOptions = {},
 ): Promise<{ sourceId: SourceId; ingestUrl: string }> {
   const source = await requireSource(ctx.db, idOrUid);
+  if (options.token !== undefined) {
+    await checkChosenToken(ctx, options.token, source.id);
+    if (hashToken(options.token) === source.tokenHash) {
+      return { sourceId: source.id, ingestUrl: ingestUrlOf(ctx, options.token) };
+    }
+  }
   const now = ctx.clock();
-  const token = newToken();
-  await store.updateSourceToken(
-    ctx.db,
-    source.id,
-    {
-      sealedToken: ctx.box.seal(token),
-      tokenHash: hashToken(token),
-      previousTokenHash: source.tokenHash,
-      previousTokenExpiresAt: now + PREVIOUS_TOKEN_GRACE_MS,
-    },
-    now,
+  const token = options.token ?? newToken();
+  await tokenConflict(options.token !== undefined, () =>
+    store.updateSourceToken(
+      ctx.db,
+      source.id,
+      {
+        sealedToken: ctx.box.seal(token),
+        tokenHash: hashToken(token),
+        previousTokenHash: source.tokenHash,
+        previousTokenExpiresAt: now + PREVIOUS_TOKEN_GRACE_MS,
+      },
+      now,
+    ),
   );
   return { sourceId: source.id, ingestUrl: ingestUrlOf(ctx, token) };
 }
