@@ -55,6 +55,13 @@ export const receiveRoutes: FastifyPluginAsync<{ receiver: Receiver }> = async (
       if (!source) return payload;
       const declared = Number(request.headers['content-length']);
       if (Receiver.tooLarge(source, Number.isNaN(declared) ? 0 : declared)) throw tooLarge();
+      // Fastify answers 415 to a content type it cannot parse (`""`, `;;;`, `a, b`) before any
+      // parser runs; here every body is bytes whatever its type, and a sender's odd header must
+      // not lose a signed webhook. Parsing sees a neutral type; the receiver and the stored
+      // request keep the headers exactly as they arrived (`rawHeaders`).
+      if (request.headers['content-type'] !== undefined) {
+        request.headers = { ...request.headers, 'content-type': 'application/octet-stream' };
+      }
       // pipeline: a client that aborts mid-body ends the limited stream with an error too.
       return pipeline(payload, limitStream(source.settings.maxBodyBytes), () => {});
     },
