@@ -76,6 +76,11 @@ for (const backend of await backends()) {
       assert.equal(task.task, 'endpoint.recover');
       await until(() => receiver.received.length === 3, 'three recovered deliveries');
       assert.deepEqual(receiver.received.map((r) => r.id).sort(), [...ids].sort());
+      // The receiver sees a request before the worker has recorded its answer.
+      await until(async () => {
+        const stats = await svix.endpoint.getStats(app.id, endpoint.id);
+        return stats.success === 3 && stats.sending === 0;
+      }, 'three recorded successes');
 
       const again = await server.request(
         'POST',
