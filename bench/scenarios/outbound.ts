@@ -1,0 +1,420 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { call, whenReady } from '../lib/ipc.js';
+import { type Child, CpuMeter, MB, RssSampler, round, spawnNode } from '../lib/proc.js';
+import type { LatencySummary } from '../lib/stats.js';
+import {
+  ADMIN_TOKEN,
+  createAppWithEndpoints,
+  createPostgresDatabase,
+  type SwitchboardProcess,
+  startSwitchboard,
+  tempDataDir,
+} from '../lib/switchboard.js';
+import { type Row, type RunContext, ratio, type ScenarioOutcome } from '../lib/types.js';
+import type { EmitArgs, EmitResult } from '../loadgen-emit.js';
+
+export interface ReceiverStats {
+  count: number;
+  distinct?: number;
+  duplicates?: number;
+  withoutId: number;
+  firstAt: number;
+  lastAt: number;
+  latency: LatencySummary;
+}
+
+export interface Receiver {
+  child: Child;
+  url: string;
+  reset(trackIds?: boolean): Promise<void>;
+  count(): Promise<number>;
+  stats(): Promise<ReceiverStats>;
+  /** Waits until `expected` requests arrived; throws with what did arrive after `ms`. */
+  waitFor(expected: number, ms: number, what: string): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const child = spawnNode('receiver', 'bench/receiver.ts', [], { ipc: true });
+  const info = await whenReady<{ url: string }>(child);
+  const receiver: Receiver = {
+    child,
+    url: info.url,
+    async reset(trackIds = true) {
+      await call(child, 'reset', { trackIds });
+    },
+    async count() {
+      return (await call<{ count: number }>(child, 'count')).count;
+    },
+    stats: () => call<ReceiverStats>(child, 'stats'),
+    async waitFor(expected, ms, what) {
+      const deadline = Date.now() + ms;
+      let seen = 0;
+      while (Date.now() < deadline) {
+        seen = await receiver.count();
+        if (seen >= expected) return;
+        await sleep(50);
+      }
+      throw new Error(
+        `timed out after ${Math.round(ms / 1000)} s waiting for ${what}: ${seen} of ${expected} deliveries arrived`,
+      );
+    },
+  };
+  return receiver;
+}
+
+export interface OutboundRun {
+  emit: EmitResult;
+  received: ReceiverStats;
+  expected: number;
+  deliveriesPerSec: number;
+  lost: number;
+}
+
+export interface OutboundFigures {
+  warmup: OutboundRun;
+  saturated: OutboundRun;
+  unsaturated: OutboundRun;
+  cpuPercent: number;
+  cpuSeconds: number;
+  /** CPU of helpers the system needs (Redis for the baseline), % of one core. */
+  helperCpuPercent?: number;
+  rssPeakMB: number;
+  /** Date.now() at the start of the saturated run and the end of the unsaturated one. */
+  window: { start: number; end: number };
+}
+
+/** Emits `count` messages and waits until every delivery has arrived. */
+async function emitAndDrain(
+  ctx: RunContext,
+  loadgen: Child,
+  receiver: Receiver,
+  args: EmitArgs,
+  what: string,
+): Promise<OutboundRun> {
+  const { endpoints, drainTimeoutMs } = ctx.settings.outbound;
+  await receiver.reset();
+  const emit = await call<EmitResult>(loadgen, 'run', args, drainTimeoutMs);
+  if (emit.ok === 0) throw new Error(`${what}: no message was accepted (${emit.firstError})`);
+  const expected = emit.ok * endpoints;
+  await receiver.waitFor(expected, drainTimeoutMs, what);
+  // A short grace period so that late duplicates (if any) are counted.
+  await sleep(200);
+  const received = await receiver.stats();
+  const seconds = (received.lastAt - emit.firstEmitAt) / 1000;
+  return {
+    emit,
+    received,
+    expected,
+    deliveriesPerSec: round(received.count / seconds, 0),
+    lost: expected - (received.distinct ?? received.count),
+  };
+}
+
+/** Warm-up, the saturated run (CPU and RSS measured) and the unsaturated run. */
+async function measure(
+  ctx: RunContext,
+  receiver: Receiver,
+  emitUrl: string,
+  headers: Record<string, string>,
+  pids: number[],
+  helperPids: number[],
+  label: string,
+): Promise<OutboundFigures> {
+  const o = ctx.settings.outbound;
+  const loadgen = spawnNode('emit load generator', 'bench/loadgen-emit.ts', [], { ipc: true });
+  try {
+    await whenReady(loadgen);
+    const base = { url: emitUrl, headers, payloadBytes: o.payloadBytes };
+    ctx.log(`${label}: warm-up (${o.warmupMessages} messages)`);
+    const warmup = await emitAndDrain(
+      ctx,
+      loadgen,
+      receiver,
+      { ...base, count: o.warmupMessages, concurrency: o.concurrency },
+      `${label} warm-up`,
+    );
+    ctx.log(`${label}: saturated (${o.messages} messages × ${o.endpoints} endpoints)`);
+    const start = Date.now();
+    const cpu = new CpuMeter(pids);
+    const helperCpu = helperPids.length > 0 ? new CpuMeter(helperPids) : undefined;
+    const rss = new RssSampler(pids);
+    const saturated = await emitAndDrain(
+      ctx,
+      loadgen,
+      receiver,
+      { ...base, count: o.messages, concurrency: o.concurrency },
+      `${label} saturated`,
+    );
+    const cpuUse = cpu.stop();
+    const helperUse = helperCpu?.stop();
+    ctx.log(`${label}: unsaturated (${o.unsaturatedMessages} messages at ${o.unsaturatedRate}/s)`);
+    const unsaturated = await emitAndDrain(
+      ctx,
+      loadgen,
+      receiver,
+      {
+        ...base,
+        count: o.unsaturatedMessages,
+        concurrency: o.concurrency,
+        ratePerSec: o.unsaturatedRate,
+      },
+      `${label} unsaturated`,
+    );
+    const memory = rss.stop();
+    return {
+      window: { start, end: Date.now() },
+      warmup,
+      saturated,
+      unsaturated,
+      cpuPercent: cpuUse.cpuPercent,
+      cpuSeconds: cpuUse.cpuSeconds,
+      helperCpuPercent: helperUse?.cpuPercent,
+      rssPeakMB: round(memory.peakBytes / MB, 1),
+    };
+  } finally {
+    await loadgen.stop(2000);
+  }
+}
+
+/** The BullMQ + undici dispatcher under the same load: measured once per run. */
+export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<OutboundFigures> {
+  ctx.baselines.bullmq ??= (async () => {
+    const o = ctx.settings.outbound;
+    const queue = `bench_${randomBytes(6).toString('hex')}`;
+    const endpoints = Array.from({ length: o.endpoints }, (_, i) => ({
+      url: `${receiver.url}?ep=${i}`,
+      secret: `whsec_${randomBytes(32).toString('base64')}`,
+    }));
+    const child = spawnNode(
+      'bullmq baseline',
+      'bench/baselines/bullmq-dispatcher.ts',
+      [
+        JSON.stringify({
+          redisUrl: ctx.settings.redisUrl,
+          queue,
+          concurrency: o.workerConcurrency,
+          endpoints,
+        }),
+      ],
+      { ipc: true },
+    );
+    try {
+      const info = await whenReady<{ url: string }>(child, 20_000);
+      const redisPid = await call<number | null>(child, 'redisPid').catch(() => null);
+      const figures = await measure(
+        ctx,
+        receiver,
+        info.url,
+        {},
+        [child.pid],
+        redisPid ? [redisPid] : [],
+        'outbound baseline (BullMQ)',
+      );
+      await call(child, 'close', {}, 30_000).catch((error: Error) =>
+        ctx.log(`bullmq baseline: close failed: ${error.message}`),
+      );
+      return figures as unknown as Record<string, unknown>;
+    } finally {
+      await child.stop(5000);
+    }
+  })();
+  return ctx.baselines.bullmq as unknown as Promise<OutboundFigures>;
+}
+
+export function outboundRows(
+  scenario: string,
+  sb: OutboundFigures,
+  base: OutboundFigures | undefined,
+  baseError: string | undefined,
+): Row[] {
+  const b = base;
+  const failedBase = baseError ? 'failed*' : null;
+  const row = (
+    metric: string,
+    mine: number,
+    theirs: number | undefined,
+    target = '',
+    met: boolean | null = null,
+  ): Row => ({
+    scenario,
+    metric,
+    switchboard: mine,
+    baseline: theirs ?? failedBase,
+    ratio: ratio(mine, theirs),
+    target,
+    met,
+  });
+  const rate = sb.saturated.deliveriesPerSec;
+  const baseRate = b?.saturated.deliveriesPerSec;
+  return [
+    row(
+      'deliveries/s',
+      rate,
+      baseRate,
+      '≥ 2× BullMQ',
+      baseRate === undefined ? false : rate >= 2 * baseRate,
+    ),
+    row(
+      'end-to-end p50 (ms), saturated',
+      sb.saturated.received.latency.p50,
+      b?.saturated.received.latency.p50,
+    ),
+    row(
+      'end-to-end p99 (ms), saturated',
+      sb.saturated.received.latency.p99,
+      b?.saturated.received.latency.p99,
+    ),
+    row(
+      'emit API p99 (ms), saturated',
+      sb.saturated.emit.ackLatency.p99,
+      b?.saturated.emit.ackLatency.p99,
+    ),
+    row(
+      'end-to-end p50 (ms), unsaturated',
+      sb.unsaturated.received.latency.p50,
+      b?.unsaturated.received.latency.p50,
+      '< 10 ms',
+      sb.unsaturated.received.latency.p50 < 10,
+    ),
+    row(
+      'end-to-end p99 (ms), unsaturated',
+      sb.unsaturated.received.latency.p99,
+      b?.unsaturated.received.latency.p99,
+    ),
+    row('server CPU (% of 1 core)', sb.cpuPercent, b === undefined ? undefined : b.cpuPercent),
+    ...(b?.helperCpuPercent !== undefined
+      ? [
+          {
+            ...row('+ Redis CPU (% of 1 core)', 0, b.helperCpuPercent),
+            switchboard: null,
+            ratio: null,
+          },
+        ]
+      : []),
+    row('server RSS peak (MB)', sb.rssPeakMB, b?.rssPeakMB),
+    row(
+      'lost deliveries',
+      sb.saturated.lost + sb.unsaturated.lost + sb.warmup.lost,
+      b === undefined ? undefined : b.saturated.lost + b.unsaturated.lost + b.warmup.lost,
+      '= 0',
+      sb.saturated.lost + sb.unsaturated.lost + sb.warmup.lost === 0,
+    ),
+    row(
+      'duplicate deliveries',
+      (sb.saturated.received.duplicates ?? 0) + (sb.unsaturated.received.duplicates ?? 0),
+      b === undefined
+        ? undefined
+        : (b.saturated.received.duplicates ?? 0) + (b.unsaturated.received.duplicates ?? 0),
+    ),
+  ];
+}
+
+/**
+ * Outbound on SQLite (one process, role all) or PostgreSQL (one `api` process taking the
+ * emits and `workers` `worker` processes delivering).
+ */
+export async function runOutbound(
+  ctx: RunContext,
+  backend: 'sqlite' | 'postgres',
+  workers = 2,
+): Promise<ScenarioOutcome> {
+  const scenario = backend === 'sqlite' ? 'outbound' : `outbound (pg, api+${workers} workers)`;
+  const o = ctx.settings.outbound;
+  const receiver = await startReceiver();
+  const data = tempDataDir('outbound');
+  let pgDb: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
+  const processes: SwitchboardProcess[] = [];
+  try {
+    let base: OutboundFigures | undefined;
+    let baseError: string | undefined;
+    try {
+      base = await bullmqBaseline(ctx, receiver);
+    } catch (error) {
+      baseError = (error as Error).message;
+      ctx.log(`outbound baseline failed: ${baseError}`);
+    }
+
+    ctx.log(`${scenario}: Switchboard`);
+    if (backend === 'postgres') {
+      pgDb = await createPostgresDatabase();
+      processes.push(
+        await startSwitchboard({
+          nodeOptions: ctx.serverNodeOptions,
+          databaseUrl: pgDb.url,
+          dataDir: data.dir,
+          role: 'api',
+          profileDir: ctx.profileDir,
+          name: 'switchboard(api, pg)',
+        }),
+      );
+      for (let i = 0; i < workers; i++) {
+        processes.push(
+          await startSwitchboard({
+            nodeOptions: ctx.serverNodeOptions,
+            databaseUrl: pgDb.url,
+            dataDir: data.dir,
+            role: 'worker',
+            profileDir: ctx.profileDir,
+            name: `switchboard(worker ${i + 1}, pg)`,
+          }),
+        );
+      }
+    } else {
+      processes.push(
+        await startSwitchboard({
+          nodeOptions: ctx.serverNodeOptions,
+          databaseUrl: data.sqliteUrl,
+          dataDir: data.dir,
+          profileDir: ctx.profileDir,
+          name: 'switchboard(outbound, sqlite)',
+        }),
+      );
+    }
+    const apiUrl = processes[0].url;
+    const { appId } = await createAppWithEndpoints(apiUrl, receiver.url, o.endpoints);
+    const figures = await measure(
+      ctx,
+      receiver,
+      `${apiUrl}/api/v1/app/${appId}/msg`,
+      { authorization: `Bearer ${ADMIN_TOKEN}` },
+      processes.map((p) => p.child.pid),
+      [],
+      scenario,
+    );
+    if (ctx.profileDir) {
+      for (const p of processes) {
+        ctx.profileWindows.push({
+          pid: p.child.pid,
+          label: `${scenario}, ${p.child.name} (saturated + unsaturated runs)`,
+          fromMs: figures.window.start - p.spawnedAt,
+          toMs: figures.window.end - p.spawnedAt,
+        });
+      }
+    }
+    const rows = outboundRows(scenario, figures, base, baseError);
+    return {
+      name: scenario,
+      status: 'ok',
+      rows,
+      notes: baseError
+        ? [`${scenario}: * the BullMQ baseline failed: ${baseError.split('\n')[0]}`]
+        : [],
+      data: {
+        backend,
+        processes: processes.map((p) => p.role),
+        switchboard: figures,
+        baseline: base,
+        baselineError: baseError,
+      },
+    };
+  } finally {
+    for (const p of processes.reverse()) {
+      const code = await p.stop();
+      if (code !== 0) ctx.log(`${p.child.name} exited with ${code}`);
+    }
+    await receiver.child.stop(2000);
+    await pgDb?.drop().catch(() => {});
+    data.remove();
+  }
+}
