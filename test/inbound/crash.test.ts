@@ -11,7 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sign } from '@octokit/webhooks-methods';
 import { Agent, request } from 'undici';
 import { type Backend, backends, createPostgresDatabase } from '../helpers/backends.js';
-import { type SpawnedServer, spawnServer } from '../helpers/process.js';
+import {
+  adminApi,
+  crashTestEnv,
+  listInboundEvents,
+  type SpawnedServer,
+  spawnServer,
+  stopServer,
+} from '../helpers/process.js';
 
 // Process-level crash test of the inbound gateway (SPEC §4 "persist … → answer 2xx", §6
 // "Nothing lost"): a real server process receives signed GitHub webhooks many at a time, is
@@ -26,46 +33,7 @@ const KILL_AFTER_ACKS = 160;
 const SECRET = 'crash-test secret: it is a secret to everybody';
 const TOKEN = `test_admin_${randomBytes(12).toString('hex')}`;
 
-function serverEnv(databaseUrl: string, dataDir: string): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    SWITCHBOARD_DATA_DIR: dataDir,
-    SWITCHBOARD_MASTER_KEY: randomBytes(32).toString('base64'),
-    SWITCHBOARD_ADMIN_TOKEN: TOKEN,
-    SWITCHBOARD_ALLOWED_NETWORKS: '127.0.0.0/8',
-    SWITCHBOARD_RETRY_SCHEDULE: '0,1,1,1,1,1,1,1,1,1',
-    // Claims held by the killed process fall due again after 3 s (instead of 60 s).
-    SWITCHBOARD_LEASE_MS: '3000',
-    // `spawnServer` learns the port from Fastify's "Server listening at" info line.
-    LOG_LEVEL: 'info',
-  };
-}
-
-/** One management API call with the admin token; throws on a non-2xx answer. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response shapes
-type Json = any;
-
-async function api(
-  server: SpawnedServer,
-  method: 'GET' | 'POST',
-  path: string,
-  body?: unknown,
-): Promise<Json> {
-  const response = await request(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${TOKEN}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.body.text();
-  assert.ok(
-    response.statusCode >= 200 && response.statusCode < 300,
-    `${method} ${path} answered ${response.statusCode}: ${text}`,
-  );
-  return text === '' ? undefined : JSON.parse(text);
-}
+const api = adminApi(TOKEN);
 
 /**
  * The source's endpoint: a node:http server that records, per GitHub delivery id (carried in
@@ -199,29 +167,6 @@ interface StoredEvent {
   status: string;
 }
 
-/** Every event of the source, through the event list API (pages of 250). */
-async function listEvents(server: SpawnedServer, sourceId: string): Promise<StoredEvent[]> {
-  const events: StoredEvent[] = [];
-  let iterator: string | null = null;
-  for (;;) {
-    const query: string = iterator ? `&iterator=${encodeURIComponent(iterator)}` : '';
-    const page = await api(
-      server,
-      'GET',
-      `/ingest/api/v1/source/${sourceId}/event?limit=250${query}`,
-    );
-    events.push(...(page.data as StoredEvent[]));
-    if (page.done || !page.iterator) return events;
-    iterator = page.iterator;
-  }
-}
-
-async function stop(server: SpawnedServer | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  await server.exited;
-}
-
 const available = await backends();
 
 describe('inbound webhooks across a crash', { concurrency: false }, () => {
@@ -233,7 +178,15 @@ describe('inbound webhooks across a crash', { concurrency: false }, () => {
       const began = performance.now();
       const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-inbound-crash-'));
       const database = backend === 'postgres' ? await createPostgresDatabase() : undefined;
-      const env = serverEnv(database?.url ?? `sqlite:${join(dataDir, 'switchboard.db')}`, dataDir);
+      const env = crashTestEnv(
+        database?.url ?? `sqlite:${join(dataDir, 'switchboard.db')}`,
+        dataDir,
+        TOKEN,
+        {
+          SWITCHBOARD_ALLOWED_NETWORKS: '127.0.0.0/8',
+          SWITCHBOARD_RETRY_SCHEDULE: '0,1,1,1,1,1,1,1,1,1',
+        },
+      );
       const hook = await Hook.start();
       let server: SpawnedServer | undefined;
       try {
@@ -270,7 +223,7 @@ describe('inbound webhooks across a crash', { concurrency: false }, () => {
         assert.ok(count('failed') > 0, 'some requests were in flight when the server died');
 
         server = await spawnServer(env);
-        const events = await listEvents(server, sourceId);
+        const events = await listInboundEvents<StoredEvent>(api, server, sourceId);
         const stored = new Map<string, StoredEvent>();
         for (const event of events) {
           assert.ok(event.eventId, 'every event has its delivery id');
@@ -324,7 +277,7 @@ describe('inbound webhooks across a crash', { concurrency: false }, () => {
             `${((performance.now() - began) / 1000).toFixed(1)} s`,
         );
       } finally {
-        await stop(server);
+        await stopServer(server);
         await hook.close();
         await database?.drop();
         rmSync(dataDir, { recursive: true, force: true });

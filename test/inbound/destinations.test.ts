@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +16,9 @@ import { MessageStatus } from '../../src/store/deliveries.js';
 import { loadDeliveryTarget } from '../../src/store/endpoint-health.js';
 import { getMessageById } from '../../src/store/messages.js';
 import { backends } from '../helpers/backends.js';
+import { type Hook, startHook } from '../helpers/hook.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 // Inbound events routed to NATS JetStream, email and applications: real parts only (the NATS
 // server at 127.0.0.1:4222, an SMTP server, an HTTP stand-in for Postmark, Switchboard's own
@@ -26,6 +27,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const GITHUB_SECRET = 'It is a secret to everybody';
 const NATS_URL = process.env.SWITCHBOARD_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 const SCHEDULE = '0,0.2,0.2'; // three attempts, 200 ms apart (± jitter)
+const JSON_TYPE = { 'content-type': 'application/json' };
 
 /** undefined when NATS answers; with CI=true it is required, like PostgreSQL. */
 async function probeNats(): Promise<string | undefined> {
@@ -41,41 +43,6 @@ async function probeNats(): Promise<string | undefined> {
   }
 }
 const natsSkip = await probeNats();
-
-interface Hit {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** A node:http server that keeps every request and answers with `answer(hit)`. */
-async function startHttp(
-  answer: (hit: Hit) => { status: number; body?: string } = () => ({ status: 204 }),
-): Promise<{ server: Server; url: string; hits: Hit[] }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const hit = { path: req.url ?? '', headers: flat(req.headers), body: Buffer.concat(chunks) };
-      hits.push(hit);
-      const { status, body } = answer(hit);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, hits };
-}
-
-function flat(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
 
 interface Mail {
   from: string;
@@ -123,20 +90,6 @@ async function startSmtp(): Promise<{ server: SMTPServer; port: number; mails: M
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = (server as unknown as { server: Server }).server.address() as AddressInfo;
   return { server, port, mails };
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 interface AttemptRow {
@@ -221,7 +174,7 @@ for (const backend of await backends()) {
   describe(`inbound destinations: NATS, SMTP, applications (${backend})`, () => {
     let server: TestServer;
     let smtp: Awaited<ReturnType<typeof startSmtp>>;
-    let hook: Awaited<ReturnType<typeof startHttp>>;
+    let hook: Hook;
     let nc: NatsConnection | undefined;
     let jsm: JetStreamManager | undefined;
     const streams: string[] = [];
@@ -229,7 +182,7 @@ for (const backend of await backends()) {
 
     before(async () => {
       smtp = await startSmtp();
-      hook = await startHttp();
+      hook = await startHook();
       server = await startTestServer(backend, {
         SWITCHBOARD_RETRY_SCHEDULE: SCHEDULE,
         NATS_URL,
@@ -405,8 +358,9 @@ for (const backend of await backends()) {
       const delivery = await h.send(source.path, GITHUB_PUSH);
       assert.equal((await h.finished(endpointId)).status, MessageStatus.Success);
 
-      const hit = await waitFor('the application endpoint to be called', () =>
-        hook.hits.find((candidate) => candidate.path === `/${uid}`),
+      const hit = await waitFor(
+        'the application endpoint to be called',
+        () => hook.hitsAt(`/${uid}`)[0],
       );
       assert.equal(hit.body.toString('utf8'), GITHUB_PUSH, 'the exact bytes');
       assert.deepEqual(
@@ -439,7 +393,7 @@ for (const backend of await backends()) {
       const list = await server.svix.message.list(app.id);
       assert.equal(list.data.length, 1, 'one message in the application');
       await sleep(300);
-      assert.equal(hook.hits.filter((candidate) => candidate.path === `/${uid}`).length, 1);
+      assert.equal(hook.hitsAt(`/${uid}`).length, 1);
     });
 
     it('app: of an application deleted since is a 404, not retried: dead-lettered', async () => {
@@ -561,15 +515,16 @@ for (const backend of await backends()) {
 
   describe(`inbound destinations: Postmark (${backend})`, () => {
     let server: TestServer;
-    let postmark: Awaited<ReturnType<typeof startHttp>>;
+    let postmark: Hook;
     const h = harness(() => server);
 
     before(async () => {
-      postmark = await startHttp((hit) => {
+      postmark = await startHook((hit) => {
         const body = JSON.parse(hit.body.toString('utf8'));
         if (String(body.To).startsWith('inactive')) {
           return {
             status: 422,
+            headers: JSON_TYPE,
             body: JSON.stringify({
               ErrorCode: 406,
               Message: 'You tried to send to an inactive recipient.',
@@ -578,6 +533,7 @@ for (const backend of await backends()) {
         }
         return {
           status: 200,
+          headers: JSON_TYPE,
           body: JSON.stringify({
             To: body.To,
             SubmittedAt: new Date().toISOString(),

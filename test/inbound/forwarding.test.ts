@@ -1,77 +1,32 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sign } from '@octokit/webhooks-methods';
 import { Webhook } from 'standardwebhooks';
 import type { ApiException } from 'svix';
 import { backends } from '../helpers/backends.js';
+import { type Hook, startHook } from '../helpers/hook.js';
+import { createSource, inboundEvent } from '../helpers/inbound.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 const GITHUB_SECRET = 'It is a secret to everybody';
-
-interface Hit {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** A node:http receiver that keeps every request's exact bytes and headers. */
-async function startHook(): Promise<{ server: Server; url: string; hits: Hit[] }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', headers: flat(req.headers), body: Buffer.concat(chunks) });
-      res.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, hits };
-}
-
-function flat(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const status = (code: number) => (error: ApiException<unknown>) => error.code === code;
 
 for (const backend of await backends()) {
   describe(`inbound forwarding (${backend})`, () => {
     let server: TestServer;
-    let hook: Awaited<ReturnType<typeof startHook>>;
+    let hook: Hook;
 
-    async function createGithubSource(uid?: string) {
-      const response = await server.request('POST', '/ingest/api/v1/source', {
-        body: { name: 'github', type: 'github', uid, config: { secret: GITHUB_SECRET } },
+    const createGithubSource = (uid?: string) =>
+      createSource(server, {
+        name: 'github',
+        type: 'github',
+        uid,
+        config: { secret: GITHUB_SECRET },
       });
-      assert.equal(response.status, 201, response.text);
-      return { id: response.json.id as string, path: new URL(response.json.ingestUrl).pathname };
-    }
 
     async function sendGithub(path: string, payload: string | Buffer, delivery: string) {
       // @octokit signs strings (as UTF-8); raw bytes are signed the same way by hand.
@@ -89,13 +44,6 @@ for (const backend of await backends()) {
           'x-hub-signature-256': signature,
         },
       });
-    }
-
-    async function eventOf(sourceId: string, delivery: string) {
-      return server.sb.ctx.db.get<{ status: string; error: string | null }>(
-        'SELECT status, error FROM inbound_events WHERE source_id = ? AND provider_event_id = ? ORDER BY id LIMIT 1',
-        [sourceId, delivery],
-      );
     }
 
     before(async () => {
@@ -120,20 +68,18 @@ for (const backend of await backends()) {
       const answer = await sendGithub(source.path, payload, 'delivery-exact-1');
       assert.equal(answer.status, 200, answer.text);
 
-      const hit = await waitFor('the forwarded request', () =>
-        hook.hits.find((h) => h.path === '/exact'),
-      );
+      const hit = await waitFor('the forwarded request', () => hook.hitsAt('/exact')[0]);
       assert.ok(hit.body.equals(Buffer.from(payload, 'utf8')), 'same body bytes');
       assert.ok(hit.headers['webhook-id']);
       assert.ok(hit.headers['webhook-signature']);
       assert.doesNotThrow(() => new Webhook(key).verify(hit.body.toString('utf8'), hit.headers));
-      assert.equal((await eventOf(source.id, 'delivery-exact-1'))?.status, 'routed');
+      assert.equal((await inboundEvent(server, source.id, 'delivery-exact-1'))?.status, 'routed');
 
       // The same x-github-delivery again: stored as a duplicate, never forwarded twice.
       const again = await sendGithub(source.path, payload, 'delivery-exact-1');
       assert.equal(again.status, 200);
       await sleep(500);
-      assert.equal(hook.hits.filter((h) => h.path === '/exact').length, 1);
+      assert.equal(hook.hitsAt('/exact').length, 1);
       const statuses = await server.sb.ctx.db.all<{ status: string }>(
         'SELECT status FROM inbound_events WHERE source_id = ? ORDER BY id',
         [source.id],
@@ -165,7 +111,7 @@ for (const backend of await backends()) {
       const source = await createGithubSource();
       const answer = await sendGithub(source.path, '{"zen":"quiet"}', 'delivery-lonely');
       assert.equal(answer.status, 200);
-      assert.equal((await eventOf(source.id, 'delivery-lonely'))?.status, 'received');
+      assert.equal((await inboundEvent(server, source.id, 'delivery-lonely'))?.status, 'received');
       const list = await server.svix.ingest.endpoint.list(source.id);
       assert.deepEqual(list.data, []);
     });
@@ -177,9 +123,12 @@ for (const backend of await backends()) {
         disabled: true,
       });
       await sendGithub(source.path, '{"a":1}', 'delivery-disabled');
-      assert.equal((await eventOf(source.id, 'delivery-disabled'))?.status, 'received');
+      assert.equal(
+        (await inboundEvent(server, source.id, 'delivery-disabled'))?.status,
+        'received',
+      );
       await sleep(300);
-      assert.equal(hook.hits.filter((h) => h.path === '/disabled').length, 0);
+      assert.equal(hook.hitsAt('/disabled').length, 0);
     });
 
     it('forwards a non-UTF-8 body as base64 and says so', async () => {
@@ -188,11 +137,9 @@ for (const backend of await backends()) {
       const body = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);
       const answer = await sendGithub(source.path, body, 'delivery-binary');
       assert.equal(answer.status, 200, answer.text);
-      const hit = await waitFor('the binary request', () =>
-        hook.hits.find((h) => h.path === '/binary'),
-      );
+      const hit = await waitFor('the binary request', () => hook.hitsAt('/binary')[0]);
       assert.equal(hit.body.toString('utf8'), body.toString('base64'));
-      const event = await eventOf(source.id, 'delivery-binary');
+      const event = await inboundEvent(server, source.id, 'delivery-binary');
       assert.equal(event?.status, 'routed');
       assert.equal(event?.error, 'binary body forwarded as base64');
     });
@@ -266,9 +213,7 @@ for (const backend of await backends()) {
 
       // The custom headers and the rotated secret are used when forwarding.
       await sendGithub(source.path, '{"managed":true}', 'delivery-managed');
-      const hit = await waitFor('the managed request', () =>
-        hook.hits.find((h) => h.path === '/managed2'),
-      );
+      const hit = await waitFor('the managed request', () => hook.hitsAt('/managed2')[0]);
       assert.equal(hit.headers['x-other'], '1');
       assert.doesNotThrow(() => new Webhook(chosen).verify(hit.body.toString('utf8'), hit.headers));
 

@@ -1,131 +1,37 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { backends } from '../helpers/backends.js';
+import { type Hook, startHook } from '../helpers/hook.js';
+import {
+  addIngestEndpoint,
+  createGumroadSource,
+  createSource,
+  GUMROAD_MAPPING,
+  gumroadSale,
+  inboundEvent,
+  postGumroad,
+  THANKS,
+} from '../helpers/inbound.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
-const FORM = 'application/x-www-form-urlencoded';
 const STRIPE_SECRET = 'whsec_test_secret_0123456789';
-
-interface Hit {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** A node:http receiver that keeps every request's exact bytes and headers. */
-async function startHook(): Promise<{ server: Server; url: string; hits: Hit[] }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', headers: flat(req.headers), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, hits };
-}
-
-function flat(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function gumroadSale(productId: string, saleId: string, resource?: string): string {
-  const fields: [string, string][] = [
-    ['seller_id', 'seller_1'],
-    ['product_id', productId],
-    ['product_name', 'Switchboard'],
-    ['email', 'buyer@example.com'],
-    ['full_name', 'Ada Lovelace'],
-    ['price', '4900'],
-    ['sale_id', saleId],
-    ['variants[Tier]', 'Team'],
-  ];
-  if (resource) fields.push(['resource_name', resource]);
-  return new URLSearchParams(fields).toString();
-}
-
-const GUMROAD_MAPPING = {
-  eventTypes: { sale: 'licence.sale', '*': 'gumroad.other' },
-  lookups: {
-    tier: { from: 'product_id', table: { prod_basic: 'basic', prod_pro: 'pro' } },
-  },
-  payload: {
-    saleId: 'sale_id',
-    email: { path: 'email' },
-    tier: { lookup: 'tier' },
-    variant: 'variants[Tier]',
-    source: { const: 'gumroad' },
-    customer: { object: { name: 'full_name', email: 'email' } },
-  },
-};
 
 for (const backend of await backends()) {
   describe(`inbound mapping (${backend})`, () => {
     let server: TestServer;
-    let hook: Awaited<ReturnType<typeof startHook>>;
+    let hook: Hook;
 
-    async function createSource(body: Record<string, unknown>) {
-      const response = await server.request('POST', '/ingest/api/v1/source', { body });
-      assert.equal(response.status, 201, response.text);
-      return { id: response.json.id as string, path: new URL(response.json.ingestUrl).pathname };
-    }
-
-    async function addEndpoint(sourceId: string, path: string) {
-      const endpoint = await server.svix.ingest.endpoint.create(sourceId, {
-        url: `${hook.url}${path}`,
-      });
-      const { key } = await server.svix.ingest.endpoint.getSecret(sourceId, endpoint.id);
-      return { id: endpoint.id, key };
-    }
-
-    async function sendGumroad(path: string, form: string) {
-      return server.request('POST', path, {
-        rawBody: form,
-        token: null,
-        headers: { 'content-type': FORM },
-      });
-    }
-
-    async function eventOf(sourceId: string, providerEventId: string) {
-      return server.sb.ctx.db.get<{ id: string; status: string; error: string | null }>(
-        'SELECT id, status, error FROM inbound_events WHERE source_id = ? AND provider_event_id = ? ORDER BY id DESC LIMIT 1',
-        [sourceId, providerEventId],
-      );
-    }
-
-    const hitsAt = (path: string) => hook.hits.filter((hit) => hit.path === path);
+    /** An endpoint of the source at `path` on the hook. */
+    const addEndpoint = (sourceId: string, path: string) =>
+      addIngestEndpoint(server, sourceId, `${hook.url}${path}`);
 
     before(async () => {
       server = await startTestServer(backend);
-      hook = await startHook();
+      hook = await startHook(() => THANKS);
     });
     after(async () => {
       await server.close();
@@ -133,7 +39,11 @@ for (const backend of await backends()) {
     });
 
     it('manages a mapping: GET null, PUT, GET, bad PUT changes nothing, DELETE', async () => {
-      const source = await createSource({ name: 'gumroad', uid: 'gumroad-admin', type: 'gumroad' });
+      const source = await createSource(server, {
+        name: 'gumroad',
+        uid: 'gumroad-admin',
+        type: 'gumroad',
+      });
       const base = '/ingest/api/v1/source/gumroad-admin/mapping';
       const empty = await server.request('GET', base);
       assert.equal(empty.status, 200);
@@ -203,11 +113,7 @@ for (const backend of await backends()) {
     });
 
     it('forwards a Gumroad sale as the projected JSON, with the mapped event type', async () => {
-      const source = await createSource({ name: 'gumroad', type: 'gumroad' });
-      const set = await server.request('PUT', `/ingest/api/v1/source/${source.id}/mapping`, {
-        body: GUMROAD_MAPPING,
-      });
-      assert.equal(set.status, 200, set.text);
+      const source = await createGumroadSource(server);
       const all = await addEndpoint(source.id, '/gumroad-all');
       const sales = await addEndpoint(source.id, '/gumroad-sales');
       // filterTypes (our extension of the Ingest endpoint API) matches the mapped type, which
@@ -220,10 +126,10 @@ for (const backend of await backends()) {
       assert.equal(patched.status, 200, patched.text);
       assert.deepEqual(patched.json.filterTypes, ['licence.sale']);
 
-      const answer = await sendGumroad(source.path, gumroadSale('prod_pro', 'sale-1'));
+      const answer = await postGumroad(server, source.path, gumroadSale('prod_pro', 'sale-1'));
       assert.equal(answer.status, 200, answer.text);
 
-      const hit = await waitFor('the projected sale', () => hitsAt('/gumroad-all')[0]);
+      const hit = await waitFor('the projected sale', () => hook.hitsAt('/gumroad-all')[0]);
       assert.equal(hit.headers['content-type'], 'application/json');
       assert.deepEqual(JSON.parse(hit.body.toString('utf8')), {
         saleId: 'sale-1',
@@ -238,20 +144,20 @@ for (const backend of await backends()) {
       );
       const filtered = await waitFor(
         'the sale at the filtered endpoint',
-        () => hitsAt('/gumroad-sales')[0],
+        () => hook.hitsAt('/gumroad-sales')[0],
       );
       assert.doesNotThrow(() =>
         new Webhook(sales.key).verify(filtered.body.toString('utf8'), filtered.headers),
       );
-      const event = await eventOf(source.id, 'sale-1');
+      const event = await inboundEvent(server, source.id, 'sale-1');
       assert.equal(event?.status, 'routed');
       assert.equal(event?.error, null);
 
       // A refund maps to the "*" type: not one the filtered endpoint listens to.
-      await sendGumroad(source.path, gumroadSale('prod_pro', 'sale-1', 'refund'));
-      await waitFor('the refund', () => hitsAt('/gumroad-all').length === 2);
+      await postGumroad(server, source.path, gumroadSale('prod_pro', 'sale-1', 'refund'));
+      await waitFor('the refund', () => hook.hitsAt('/gumroad-all').length === 2);
       await sleep(300);
-      assert.equal(hitsAt('/gumroad-sales').length, 1, 'the filter saw gumroad.other');
+      assert.equal(hook.hitsAt('/gumroad-sales').length, 1, 'the filter saw gumroad.other');
 
       const detail = await server.request(
         'GET',
@@ -260,7 +166,7 @@ for (const backend of await backends()) {
       assert.equal(detail.status, 200, detail.text);
       assert.equal(detail.json.eventType, 'sale');
       assert.equal(detail.json.mappedEventType, 'licence.sale');
-      const refund = await eventOf(source.id, 'sale-1:refund');
+      const refund = await inboundEvent(server, source.id, 'sale-1:refund');
       const refundDetail = await server.request(
         'GET',
         `/ingest/api/v1/source/${source.id}/event/${refund?.id}`,
@@ -270,19 +176,19 @@ for (const backend of await backends()) {
     });
 
     it('fails an unmapped product: 200 to Gumroad, the lookup error stored, nothing sent', async () => {
-      const source = await createSource({ name: 'gumroad', type: 'gumroad' });
+      const source = await createSource(server, { name: 'gumroad', type: 'gumroad' });
       await server.request('PUT', `/ingest/api/v1/source/${source.id}/mapping`, {
         body: GUMROAD_MAPPING,
       });
       await addEndpoint(source.id, '/gumroad-unmapped');
-      const answer = await sendGumroad(source.path, gumroadSale('xyz', 'sale-unmapped'));
+      const answer = await postGumroad(server, source.path, gumroadSale('xyz', 'sale-unmapped'));
       assert.equal(answer.status, 200, answer.text);
       assert.deepEqual(answer.json, {});
-      const event = await eventOf(source.id, 'sale-unmapped');
+      const event = await inboundEvent(server, source.id, 'sale-unmapped');
       assert.equal(event?.status, 'failed');
       assert.equal(event?.error, 'lookup tier: no entry for product_id = "xyz"');
       await sleep(300);
-      assert.equal(hitsAt('/gumroad-unmapped').length, 0);
+      assert.equal(hook.hitsAt('/gumroad-unmapped').length, 0);
       const messages = await server.sb.ctx.db.get<{ n: number }>(
         'SELECT COUNT(*) AS n FROM messages WHERE inbound_event_id = ?',
         [event?.id ?? ''],
@@ -320,7 +226,7 @@ for (const backend of await backends()) {
     });
 
     it('forwards a Stripe event without a mapping byte for byte; eventTypes alone renames it', async () => {
-      const source = await createSource({
+      const source = await createSource(server, {
         name: 'stripe',
         type: 'stripe',
         config: { secret: STRIPE_SECRET },
@@ -341,7 +247,7 @@ for (const backend of await backends()) {
         });
       const first = '{"id":"evt_a","type":"invoice.paid",  "data":{"object":{"amount":1.50}}}';
       assert.equal((await send(first)).status, 200);
-      const hit = await waitFor('the raw Stripe event', () => hitsAt('/stripe')[0]);
+      const hit = await waitFor('the raw Stripe event', () => hook.hitsAt('/stripe')[0]);
       assert.ok(hit.body.equals(Buffer.from(first)), 'byte for byte');
       assert.doesNotThrow(() => new Webhook(endpoint.key).verify(hit.body.toString(), hit.headers));
 
@@ -351,7 +257,7 @@ for (const backend of await backends()) {
       assert.equal(rules.status, 200, rules.text);
       const second = '{"id":"evt_b","type":"invoice.paid","data":{}}';
       assert.equal((await send(second)).status, 200);
-      const next = await waitFor('the renamed Stripe event', () => hitsAt('/stripe')[1]);
+      const next = await waitFor('the renamed Stripe event', () => hook.hitsAt('/stripe')[1]);
       assert.ok(next.body.equals(Buffer.from(second)), 'still byte for byte');
       const forwarded = await server.sb.ctx.db.all<{ event_type: string }>(
         `SELECT m.event_type FROM messages m JOIN inbound_events e ON e.id = m.inbound_event_id
@@ -365,14 +271,14 @@ for (const backend of await backends()) {
     });
 
     it('shows an event with its destinations and their attempts; filters the list', async () => {
-      const source = await createSource({ name: 'gumroad', type: 'gumroad' });
+      const source = await createSource(server, { name: 'gumroad', type: 'gumroad' });
       await server.request('PUT', `/ingest/api/v1/source/${source.id}/mapping`, {
         body: GUMROAD_MAPPING,
       });
       const endpoint = await addEndpoint(source.id, '/gumroad-detail');
       const startedAt = new Date().toISOString();
-      await sendGumroad(source.path, gumroadSale('prod_basic', 'sale-detail'));
-      const event = await eventOf(source.id, 'sale-detail');
+      await postGumroad(server, source.path, gumroadSale('prod_basic', 'sale-detail'));
+      const event = await inboundEvent(server, source.id, 'sale-detail');
       assert.ok(event);
       const path = `/ingest/api/v1/source/${source.id}/event/${event.id}`;
       const detail = await waitFor('a delivered destination', async () => {

@@ -1,135 +1,39 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { backends } from '../helpers/backends.js';
+import { type Hook, startHook } from '../helpers/hook.js';
+import {
+  addIngestEndpoint,
+  createGumroadSource,
+  GUMROAD_MAPPING,
+  gumroadSale,
+  inboundEvent,
+  postGumroad,
+  THANKS,
+} from '../helpers/inbound.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-const FORM = 'application/x-www-form-urlencoded';
-
-interface Hit {
-  path: string;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/** A node:http receiver that keeps every request's exact bytes and headers. */
-async function startHook(): Promise<{ server: Server; url: string; hits: Hit[] }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', headers: flat(req.headers), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('thanks');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, hits };
-}
-
-function flat(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
-function gumroadSale(productId: string, saleId: string, resource?: string): string {
-  const fields: [string, string][] = [
-    ['seller_id', 'seller_1'],
-    ['product_id', productId],
-    ['product_name', 'Switchboard'],
-    ['email', 'buyer@example.com'],
-    ['full_name', 'Ada Lovelace'],
-    ['price', '4900'],
-    ['sale_id', saleId],
-    ['variants[Tier]', 'Team'],
-  ];
-  if (resource) fields.push(['resource_name', resource]);
-  return new URLSearchParams(fields).toString();
-}
-
-const GUMROAD_MAPPING = {
-  eventTypes: { sale: 'licence.sale', '*': 'gumroad.other' },
-  lookups: {
-    tier: { from: 'product_id', table: { prod_basic: 'basic', prod_pro: 'pro' } },
-  },
-  payload: {
-    saleId: 'sale_id',
-    email: { path: 'email' },
-    tier: { lookup: 'tier' },
-    variant: 'variants[Tier]',
-    source: { const: 'gumroad' },
-    customer: { object: { name: 'full_name', email: 'email' } },
-  },
-};
+import { waitFor } from '../helpers/wait.js';
 
 for (const backend of await backends()) {
   describe(`inbound replay (${backend})`, () => {
     let server: TestServer;
-    let hook: Awaited<ReturnType<typeof startHook>>;
+    let hook: Hook;
 
-    async function createGumroad(mapping: unknown = GUMROAD_MAPPING) {
-      const response = await server.request('POST', '/ingest/api/v1/source', {
-        body: { name: 'gumroad', type: 'gumroad' },
-      });
-      assert.equal(response.status, 201, response.text);
-      const source = {
-        id: response.json.id as string,
-        path: new URL(response.json.ingestUrl).pathname,
-      };
-      if (mapping) {
-        const set = await server.request('PUT', `/ingest/api/v1/source/${source.id}/mapping`, {
-          body: mapping,
-        });
-        assert.equal(set.status, 200, set.text);
-      }
-      return source;
-    }
+    /** An endpoint of the source at `path` on the hook. */
+    const addEndpoint = (sourceId: string, path: string) =>
+      addIngestEndpoint(server, sourceId, `${hook.url}${path}`);
 
-    async function addEndpoint(sourceId: string, path: string) {
-      const endpoint = await server.svix.ingest.endpoint.create(sourceId, {
-        url: `${hook.url}${path}`,
-      });
-      const { key } = await server.svix.ingest.endpoint.getSecret(sourceId, endpoint.id);
-      return { id: endpoint.id, key };
-    }
-
+    /** Posts a sale, which must be answered 200 (one that fails its mapping is too). */
     async function sendGumroad(path: string, form: string) {
-      const answer = await server.request('POST', path, {
-        rawBody: form,
-        token: null,
-        headers: { 'content-type': FORM },
-      });
+      const answer = await postGumroad(server, path, form);
       assert.equal(answer.status, 200, answer.text);
     }
 
+    /** The stored event, which must exist. */
     async function eventOf(sourceId: string, providerEventId: string) {
-      const row = await server.sb.ctx.db.get<{ id: string; status: string; error: string | null }>(
-        'SELECT id, status, error FROM inbound_events WHERE source_id = ? AND provider_event_id = ? ORDER BY id LIMIT 1',
-        [sourceId, providerEventId],
-      );
+      const row = await inboundEvent(server, sourceId, providerEventId);
       assert.ok(row, `event ${providerEventId}`);
       return row;
     }
@@ -150,11 +54,9 @@ for (const backend of await backends()) {
       return Number(row?.n ?? 0);
     }
 
-    const hitsAt = (path: string) => hook.hits.filter((hit) => hit.path === path);
-
     before(async () => {
       server = await startTestServer(backend);
-      hook = await startHook();
+      hook = await startHook(() => THANKS);
     });
     after(async () => {
       await server.close();
@@ -162,11 +64,11 @@ for (const backend of await backends()) {
     });
 
     it('replays one event: a second delivery and a second destinations entry', async () => {
-      const source = await createGumroad();
+      const source = await createGumroadSource(server);
       const endpoint = await addEndpoint(source.id, '/replay-one');
       await sendGumroad(source.path, gumroadSale('prod_pro', 'sale-r1'));
       const event = await eventOf(source.id, 'sale-r1');
-      const first = await waitFor('the first delivery', () => hitsAt('/replay-one')[0]);
+      const first = await waitFor('the first delivery', () => hook.hitsAt('/replay-one')[0]);
 
       const replay = await server.request(
         'POST',
@@ -174,7 +76,7 @@ for (const backend of await backends()) {
       );
       assert.equal(replay.status, 200, replay.text);
       assert.deepEqual(replay.json, { status: 'routed', queued: 1, error: null });
-      const second = await waitFor('the replayed delivery', () => hitsAt('/replay-one')[1]);
+      const second = await waitFor('the replayed delivery', () => hook.hitsAt('/replay-one')[1]);
       assert.ok(second.body.equals(first.body), 'the same projected body');
       assert.notEqual(second.headers['webhook-id'], first.headers['webhook-id'], 'a new message');
       assert.doesNotThrow(() =>
@@ -207,21 +109,21 @@ for (const backend of await backends()) {
       await addEndpoint(uid, '/replay-idem');
       await sendGumroad(path, gumroadSale('prod_pro', 'sale-idem'));
       const event = await eventOf(created.json.id, 'sale-idem');
-      await waitFor('the first delivery', () => hitsAt('/replay-idem')[0]);
+      await waitFor('the first delivery', () => hook.hitsAt('/replay-idem')[0]);
       const url = `/ingest/api/v1/source/${uid}/event/${event.id}/replay`;
       const headers = { 'idempotency-key': 'replay-once' };
       const one = await server.request('POST', url, { headers });
       const two = await server.request('POST', url, { headers });
       assert.equal(one.status, 200);
       assert.equal(two.text, one.text);
-      await waitFor('the replayed delivery', () => hitsAt('/replay-idem')[1]);
+      await waitFor('the replayed delivery', () => hook.hitsAt('/replay-idem')[1]);
       await sleep(300);
-      assert.equal(hitsAt('/replay-idem').length, 2, 'one replay, not two');
+      assert.equal(hook.hitsAt('/replay-idem').length, 2, 'one replay, not two');
       assert.equal(await messageCount(created.json.id), 2);
     });
 
     it('bulk-replays the failed events after the mapping is fixed', async () => {
-      const source = await createGumroad();
+      const source = await createGumroadSource(server);
       await addEndpoint(source.id, '/replay-bulk');
       await sendGumroad(source.path, gumroadSale('prod_new', 'sale-b1'));
       await sendGumroad(source.path, gumroadSale('prod_new', 'sale-b2'));
@@ -235,7 +137,7 @@ for (const backend of await backends()) {
         'failed',
         'duplicate',
       ]);
-      await waitFor('the one routed sale', () => hitsAt('/replay-bulk').length === 1);
+      await waitFor('the one routed sale', () => hook.hitsAt('/replay-bulk').length === 1);
 
       // Still unmapped: replaying fails them again, counted as failed, nothing sent.
       const still = await server.request(
@@ -264,8 +166,8 @@ for (const backend of await backends()) {
         'failed',
         'duplicate',
       ]);
-      await waitFor('the replayed sales', () => hitsAt('/replay-bulk').length === 3);
-      const sent = hitsAt('/replay-bulk').map((hit) => JSON.parse(hit.body.toString()).saleId);
+      await waitFor('the replayed sales', () => hook.hitsAt('/replay-bulk').length === 3);
+      const sent = hook.hitsAt('/replay-bulk').map((hit) => JSON.parse(hit.body.toString()).saleId);
       assert.deepEqual(sent.sort(), ['sale-b1', 'sale-b2', 'sale-b3']);
       const b4 = await eventOf(source.id, 'sale-b4');
       assert.equal(b4.error, 'lookup tier: no entry for product_id = "prod_other"');
@@ -293,12 +195,12 @@ for (const backend of await backends()) {
       assert.deepEqual(duplicates.json, { matched: 1, queued: 1, failed: 0 });
       await waitFor(
         'every replay delivered',
-        () => hitsAt('/replay-bulk').length === 3 + 2 + 3 + 1,
+        () => hook.hitsAt('/replay-bulk').length === 3 + 2 + 3 + 1,
       );
     });
 
     it('bulk-replays by event type and time window, across pages', async () => {
-      const source = await createGumroad({ eventTypes: { '*': 'gumroad.any' } });
+      const source = await createGumroadSource(server, { eventTypes: { '*': 'gumroad.any' } });
       await addEndpoint(source.id, '/replay-window');
       for (let i = 0; i < 120; i++) {
         await sendGumroad(
@@ -345,7 +247,7 @@ for (const backend of await backends()) {
     });
 
     it('refuses bad input with 422 or 404 and changes nothing', async () => {
-      const source = await createGumroad();
+      const source = await createGumroadSource(server);
       await addEndpoint(source.id, '/replay-bad');
       await sendGumroad(source.path, gumroadSale('xyz', 'sale-bad'));
       const event = await eventOf(source.id, 'sale-bad');
@@ -381,7 +283,7 @@ for (const backend of await backends()) {
         const response = await server.request(method, path, { body });
         assert.equal(response.status, 404, `${path} → ${response.text}`);
       }
-      const other = await createGumroad(null);
+      const other = await createGumroadSource(server, null);
       const cross = await server.request(
         'POST',
         `/ingest/api/v1/source/${other.id}/event/${event.id}/replay`,

@@ -10,7 +10,7 @@ import { ApiException, Svix } from 'svix';
 import { PostgresDatabase } from '../../src/store/postgres/driver.js';
 import { listen, notify } from '../../src/store/postgres/notify.js';
 import { backends, createPostgresDatabase } from '../helpers/backends.js';
-import { type SpawnedServer, spawnServer } from '../helpers/process.js';
+import { crashTestEnv, type SpawnedServer, spawnServer, stopServer } from '../helpers/process.js';
 import { Receiver } from '../helpers/receiver.js';
 
 // Process-level crash tests of the delivery engine (SPEC §6 "Nothing lost", "Scales out"): real
@@ -20,23 +20,12 @@ const MESSAGES = 300;
 const CHUNK = 20;
 const TOKEN = `test_admin_${randomBytes(12).toString('hex')}`;
 
-/**
- * Environment shared by every process of a test. LOG_LEVEL stays at info: `spawnServer` learns
- * the port from Fastify's "Server listening at" line, which a warn level would suppress.
- */
-function serverEnv(databaseUrl: string, dataDir: string): Record<string, string> {
-  return {
-    DATABASE_URL: databaseUrl,
-    SWITCHBOARD_DATA_DIR: dataDir,
-    SWITCHBOARD_MASTER_KEY: randomBytes(32).toString('base64'),
-    SWITCHBOARD_ADMIN_TOKEN: TOKEN,
+/** Retries 1–2 s apart, so what the killed process left undelivered arrives within the test. */
+const serverEnv = (databaseUrl: string, dataDir: string) =>
+  crashTestEnv(databaseUrl, dataDir, TOKEN, {
     SWITCHBOARD_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     SWITCHBOARD_RETRY_SCHEDULE: '0,1,1,2,2,2,2,2',
-    // Claims of a killed process fall due again after 3 s (instead of 60 s).
-    SWITCHBOARD_LEASE_MS: '3000',
-    LOG_LEVEL: 'info',
-  };
-}
+  });
 
 function sdk(server: SpawnedServer): Svix {
   return new Svix(TOKEN, { serverUrl: server.url });
@@ -125,12 +114,6 @@ async function setUp(svix: Svix, receiverUrl: string): Promise<string> {
   return app.id;
 }
 
-async function stop(server: SpawnedServer | undefined): Promise<void> {
-  if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  await server.exited;
-}
-
 /** Claims held now. */
 async function leases(client: pg.Client): Promise<{ msgId: string; worker: string }[]> {
   const { rows } = await client.query<{ msg_id: string; leased_by: string }>(
@@ -210,7 +193,7 @@ describe('delivery across crashes', { concurrency: false }, () => {
           `all delivered ${seconds(began)} after start)`,
       );
     } finally {
-      await stop(server);
+      await stopServer(server);
       await receiver.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -314,7 +297,7 @@ describe('delivery across crashes', { concurrency: false }, () => {
       );
     } finally {
       await observer.end().catch(() => {});
-      await Promise.all(servers.map(stop));
+      await Promise.all(servers.map(stopServer));
       await receiver.close();
       await database.drop();
       rmSync(dataDir, { recursive: true, force: true });

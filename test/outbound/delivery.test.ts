@@ -21,7 +21,9 @@ import {
 import { generateToken } from '../../src/platform/auth.js';
 import { insertApiKey } from '../../src/store/api-keys.js';
 import { backends } from '../helpers/backends.js';
+import { flat } from '../helpers/hook.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -92,37 +94,6 @@ async function startReceiver(handler: Handler = () => 200): Promise<Receiver> {
       server.close();
     },
   };
-}
-
-/** Polls `check` until it returns something other than undefined/false, or fails after `ms`. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
-    }
-    await sleep(50);
-  }
-}
-
-/** Request headers as the verify helpers take them (repeated headers joined). */
-function flat(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
 }
 
 const status = (code: number) => (error: ApiException<unknown>) => error.code === code;
