@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /**
  * Time-sortable ids in Svix's format: a prefix and 27 base62 characters encoding 20 bytes
@@ -37,25 +37,74 @@ export type AttemptId = Id<'attempt'>;
 export type DeliveryId = Id<'delivery'>;
 export type ApiKeyId = Id<'apiKey'>;
 
-let lastBytes = Buffer.alloc(20);
+/** Random bytes are drawn from a pool refilled 4 KiB at a time (one syscall per ~270 ids). */
+const RANDOM_POOL_SIZE = 4096;
+const PAYLOAD_BYTES = 15;
+const randomPool = Buffer.allocUnsafe(RANDOM_POOL_SIZE);
+let randomOffset = RANDOM_POOL_SIZE;
 
-function encodeBase62(bytes: Buffer): string {
-  let value = BigInt(`0x${bytes.toString('hex')}`);
+/** The last id's bytes, and the scratch buffer the next one is built in. */
+const lastBytes = Buffer.alloc(20);
+const nextIdBytes = Buffer.alloc(20);
+/** The 20 bytes as ten 16-bit limbs, most significant first (encoding scratch). */
+const limbs = new Array<number>(10).fill(0);
+const chunkDigits = new Array<string>(6).fill('');
+/** 62^5: the largest power of 62 whose remainder times 2^16 stays exact in a double. */
+const BASE62_POW5 = 62 ** 5;
+
+/** Five base62 digits of `value` (< 62^5), zero-padded. */
+function fiveDigits(value: number): string {
   let out = '';
-  while (value > 0n) {
-    out = BASE62[Number(value % 62n)] + out;
-    value /= 62n;
+  for (let i = 0; i < 5; i++) {
+    const next = Math.floor(value / 62);
+    out = BASE62[value - next * 62] + out;
+    value = next;
   }
-  return out.padStart(ENCODED_LENGTH, '0');
+  return out;
+}
+
+/**
+ * The 20 bytes as 27 base62 digits (big-endian, zero-padded), with plain numbers: repeated
+ * long division of the 16-bit limbs by 62^5 (every intermediate stays below 2^46, exact in a
+ * double). Equal to the BigInt conversion for every input; 62^27 > 2^160, so 27 digits always
+ * suffice.
+ */
+export function encodeBase62(bytes: Uint8Array): string {
+  for (let i = 0; i < 10; i++) limbs[i] = (bytes[2 * i] << 8) | bytes[2 * i + 1];
+  // Six divisions by 62^5: 5 digits each, the last one leaving at most 2 (27 = 5 * 5 + 2).
+  for (let chunk = 5; chunk >= 0; chunk--) {
+    let remainder = 0;
+    for (let i = 0; i < 10; i++) {
+      const value = remainder * 65536 + limbs[i];
+      const quotient = Math.floor(value / BASE62_POW5);
+      limbs[i] = quotient;
+      remainder = value - quotient * BASE62_POW5;
+    }
+    chunkDigits[chunk] = fiveDigits(remainder);
+  }
+  // 30 digits, the first three always zero (the value is below 62^27).
+  return (
+    chunkDigits[0].slice(3) +
+    chunkDigits[1] +
+    chunkDigits[2] +
+    chunkDigits[3] +
+    chunkDigits[4] +
+    chunkDigits[5]
+  );
 }
 
 function nextBytes(nowMs: number): Buffer {
-  const bytes = Buffer.alloc(20);
+  const bytes = nextIdBytes;
   const seconds = Math.floor(nowMs / 1000) - KSUID_EPOCH_SECONDS;
   bytes.writeUInt32BE(seconds >>> 0, 0);
   bytes[4] = Math.floor((nowMs % 1000) / 4);
-  randomBytes(15).copy(bytes, 5);
-  if (Buffer.compare(bytes, lastBytes) <= 0) {
+  if (randomOffset + PAYLOAD_BYTES > RANDOM_POOL_SIZE) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  randomPool.copy(bytes, 5, randomOffset, randomOffset + PAYLOAD_BYTES);
+  randomOffset += PAYLOAD_BYTES;
+  if (compareBytes(bytes, lastBytes) <= 0) {
     // Same 4 ms step (or a clock step back): continue from the last id, plus one.
     lastBytes.copy(bytes);
     for (let i = 19; i >= 5; i--) {
@@ -63,8 +112,15 @@ function nextBytes(nowMs: number): Buffer {
       if (bytes[i] !== 0) break;
     }
   }
-  lastBytes = bytes;
+  bytes.copy(lastBytes);
   return bytes;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 20; i++) {
+    if (a[i] !== b[i]) return a[i] - b[i];
+  }
+  return 0;
 }
 
 export function newId<K extends IdKind>(kind: K, nowMs: number = Date.now()): Id<K> {

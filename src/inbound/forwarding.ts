@@ -57,6 +57,12 @@ export interface ForwardableEvent {
   body: Buffer;
   /** Scheduled for the first routing (default), manual for a replay. */
   trigger?: TriggerType;
+  /**
+   * The source's hidden application when the caller already knows it (the receiver caches it
+   * per live source after a commit); otherwise it is looked up, and created on first use, in
+   * `tx`.
+   */
+  appId?: AppId;
 }
 
 export interface Forwarded {
@@ -64,6 +70,8 @@ export interface Forwarded {
   queued: number;
   /** Set when the body had to be forwarded as base64. */
   error: string | null;
+  /** The source's hidden application (valid for the caller to cache once `tx` commits). */
+  appId: AppId;
 }
 
 /**
@@ -79,10 +87,12 @@ export async function forwardInboundEvent(
   event: ForwardableEvent,
   now: number,
 ): Promise<Forwarded> {
-  const appId: AppId = await sourceAppId(ctx, event.sourceId, tx);
+  const appId: AppId = event.appId ?? (await sourceAppId(ctx, event.sourceId, tx));
   const eventType = event.eventType || DEFAULT_FORWARD_EVENT_TYPE;
+  // A query each time, not a cache: it must see endpoints created a moment ago, also by
+  // other processes.
   const endpointIds = await matchingEndpointIds(tx, appId, eventType, null);
-  if (endpointIds.length === 0) return { queued: 0, error: null };
+  if (endpointIds.length === 0) return { queued: 0, error: null, appId };
   const utf8 = isUtf8(event.body);
   const message: MessageRecord = {
     id: newId('message', now),
@@ -102,7 +112,7 @@ export async function forwardInboundEvent(
     tx,
     newDeliveries(message, endpointIds, event.trigger ?? TriggerType.Scheduled, dueAt, now),
   );
-  return { queued: endpointIds.length, error: utf8 ? null : BINARY_BODY_ERROR };
+  return { queued: endpointIds.length, error: utf8 ? null : BINARY_BODY_ERROR, appId };
 }
 
 export interface RoutableEvent {
@@ -116,6 +126,8 @@ export interface RoutableEvent {
   /** The event's status and error now: only a change is written. */
   status: InboundEventStatus;
   error: string | null;
+  /** The source's hidden application, when known (see `ForwardableEvent.appId`). */
+  appId?: AppId;
 }
 
 export interface Routed {
@@ -123,6 +135,8 @@ export interface Routed {
   status: InboundEventStatus;
   queued: number;
   error: string | null;
+  /** The source's hidden application, when forwarding ran (the mapping did not fail). */
+  appId?: AppId;
 }
 
 /**
@@ -158,13 +172,19 @@ export async function routeInboundEvent(
         eventType: mapped.eventType,
         body: mapped.body,
         trigger,
+        appId: event.appId,
       },
       now,
     );
     routed =
       forwarded.queued > 0
-        ? { status: 'routed', queued: forwarded.queued, error: forwarded.error }
-        : { status: 'received', queued: 0, error: null };
+        ? {
+            status: 'routed',
+            queued: forwarded.queued,
+            error: forwarded.error,
+            appId: forwarded.appId,
+          }
+        : { status: 'received', queued: 0, error: null, appId: forwarded.appId };
   }
   if (routed.status !== event.status || routed.error !== event.error) {
     await setInboundEventStatus(tx, event.id, routed.status, routed.error, now);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Counter } from 'prom-client';
-import { newId } from '../core/ids.js';
+import { type AppId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { Metrics } from '../platform/metrics.js';
 import { insertInboundEvent, type StoredHeaders } from '../store/inbound-events.js';
@@ -21,6 +21,11 @@ export interface ActiveSource {
   settings: SourceSettings;
   /** The source's mapping (event types, lookups, projection), checked once when cached. */
   mapping: StoredMapping;
+  /**
+   * The source's hidden application, once an event of this cache entry has committed with it
+   * (it never changes for a live source): forwarding then skips looking it up.
+   */
+  appId?: AppId;
 }
 
 /** What the HTTP layer hands over: the request exactly as it arrived. */
@@ -65,6 +70,29 @@ export function headersOf(rawHeaders: readonly string[]): StoredHeaders {
   return headers;
 }
 
+/**
+ * The request as providers see it. The query is parsed only if a provider reads it (most never
+ * do), once.
+ */
+function inboundRequest(
+  raw: RawInboundRequest,
+  url: string,
+  headers: StoredHeaders,
+  query: string,
+): InboundRequest {
+  let params: URLSearchParams | undefined;
+  return {
+    method: raw.method,
+    url,
+    headers,
+    get query() {
+      params ??= new URLSearchParams(query);
+      return params;
+    },
+    body: raw.body,
+  };
+}
+
 function toAnswer(response: ProviderResponse): ReceiverAnswer {
   return { status: response.status, headers: { ...response.headers }, body: response.body ?? '' };
 }
@@ -77,6 +105,7 @@ function toAnswer(response: ProviderResponse): ReceiverAnswer {
  */
 export class Receiver {
   private readonly cache = new Map<string, { source: ActiveSource; expiresAt: number }>();
+  private readonly receivedChildren = new Map<string, { inc(): void }>();
   readonly verificationFailures: Counter<'type'>;
   readonly received: Counter<'type' | 'status'>;
   readonly mappingFailures: Counter<'type'>;
@@ -110,14 +139,26 @@ export class Receiver {
     this.cache.clear();
   }
 
+  /**
+   * The cached live source of an ingest token, without any I/O (undefined: not cached, or
+   * expired). The cache is keyed by the token itself, so a hit costs one Map lookup; tokens
+   * live in memory only and are never logged.
+   */
+  cached(token: string): ActiveSource | undefined {
+    const cached = this.cache.get(token);
+    if (cached === undefined) return undefined;
+    if (cached.expiresAt > this.ctx.clock()) return cached.source;
+    this.cache.delete(token);
+    return undefined;
+  }
+
   /** The live source of an ingest token, or undefined. Unknown tokens are not cached. */
   async resolve(token: string): Promise<ActiveSource | undefined> {
     if (!TOKEN_PATTERN.test(token)) return undefined;
-    const tokenHash = hashToken(token);
+    const hit = this.cached(token);
+    if (hit) return hit;
     const now = this.ctx.clock();
-    const cached = this.cache.get(tokenHash);
-    if (cached && cached.expiresAt > now) return cached.source;
-    if (cached) this.cache.delete(tokenHash);
+    const tokenHash = hashToken(token);
     const record = await findSourceByTokenHash(this.ctx.db, tokenHash, now);
     if (!record) return undefined;
     const provider = findProvider(record.type);
@@ -143,7 +184,7 @@ export class Receiver {
       expiresAt = Math.min(expiresAt, record.previousTokenExpiresAt);
     }
     if (this.cache.size >= CACHE_MAX_ENTRIES) this.cache.clear();
-    this.cache.set(tokenHash, { source, expiresAt });
+    this.cache.set(token, { source, expiresAt });
     return source;
   }
 
@@ -157,13 +198,7 @@ export class Receiver {
     const queryIndex = raw.url.indexOf('?');
     const query = queryIndex < 0 ? '' : raw.url.slice(queryIndex + 1);
     const headers = headersOf(raw.rawHeaders);
-    const request: InboundRequest = {
-      method: raw.method,
-      url: `${this.ctx.config.publicUrl}${raw.url}`,
-      headers,
-      query: new URLSearchParams(query),
-      body: raw.body,
-    };
+    const request = inboundRequest(raw, `${this.ctx.config.publicUrl}${raw.url}`, headers, query);
 
     if (raw.method === 'GET' || raw.method === 'HEAD') {
       if (!provider.handshake) {
@@ -209,7 +244,7 @@ export class Receiver {
         : `sha256:${createHash('sha256').update(raw.body).digest('hex')}`;
     const eventId = newId('event', now);
     const providerType = typeof eventType === 'string' ? eventType : null;
-    const { status, queued, mappingFailed } = await this.ctx.db.batch(async (tx) => {
+    const { status, queued, mappingFailed, appId } = await this.ctx.db.batch(async (tx) => {
       const stored = await insertInboundEvent(
         tx,
         {
@@ -226,7 +261,9 @@ export class Receiver {
         },
         source.settings.dedupWindowSeconds * 1000,
       );
-      if (stored !== 'received') return { status: stored, queued: 0, mappingFailed: false };
+      if (stored !== 'received') {
+        return { status: stored, queued: 0, mappingFailed: false, appId: undefined };
+      }
       // Mapping and forwarding commit with the event, or not at all. A mapping failure marks
       // the event failed; the provider still gets its 2xx (the event is verified and stored).
       const routed = await routeInboundEvent(
@@ -240,20 +277,39 @@ export class Receiver {
           contentType: headerOf(headers, 'content-type'),
           status: 'received',
           error: null,
+          appId: source.appId,
         },
         source.mapping,
         now,
       );
-      return { status: stored, queued: routed.queued, mappingFailed: routed.status === 'failed' };
+      return {
+        status: stored,
+        queued: routed.queued,
+        mappingFailed: routed.status === 'failed',
+        appId: routed.appId,
+      };
     });
+    // Committed: the hidden application exists from now on, whoever created it.
+    if (appId !== undefined && source.appId === undefined) source.appId = appId;
     if (mappingFailed) this.mappingFailures.inc({ type: source.type });
     if (queued > 0) this.ctx.queue.notify();
-    this.received.inc({ type: source.type, status });
+    this.receivedCounter(source.type, status).inc();
 
     const ack = provider.acknowledge
       ? this.safely(source, 'acknowledge', () => provider.acknowledge?.(request, config))
       : undefined;
-    return ack ? toAnswer(ack) : json(200, {});
+    return ack ? toAnswer(ack) : { status: 200, headers: { ...JSON_HEADERS }, body: '{}' };
+  }
+
+  /** `received` by (type, status), children kept: no label hashing per request. */
+  private receivedCounter(type: string, status: string): { inc(): void } {
+    const key = `${type}\n${status}`;
+    let child = this.receivedChildren.get(key);
+    if (child === undefined) {
+      child = this.received.labels({ type, status });
+      this.receivedChildren.set(key, child);
+    }
+    return child;
   }
 
   /** Providers are pure code over hostile input: a throw is a refusal, never a 500. */
