@@ -3,6 +3,7 @@ import { type AppId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { ApplicationRecord } from '../store/applications.js';
 import * as store from '../store/applications.js';
+import { invalidateDeliveryTarget } from '../store/endpoint-health.js';
 import type { Page, PageRequest } from '../store/pagination.js';
 import { type Sql, UniqueViolation } from '../store/sql.js';
 
@@ -89,6 +90,7 @@ export async function upsertApplication(
     updatedAt: ctx.clock(),
   };
   await conflictOnUid(() => store.updateApplication(ctx.db, app));
+  invalidateDeliveryTarget(); // its throttleRate is part of every endpoint's delivery target
   return { app, created: false };
 }
 
@@ -108,6 +110,7 @@ export async function patchApplication(
     updatedAt: ctx.clock(),
   };
   await conflictOnUid(() => store.updateApplication(ctx.db, app));
+  invalidateDeliveryTarget();
   return app;
 }
 
@@ -121,6 +124,7 @@ export async function getApplication(
 export async function deleteApplication(ctx: ServiceContext, idOrUid: string): Promise<void> {
   const app = await requireApplication(ctx.db, idOrUid);
   await store.deleteApplication(ctx.db, app.id as AppId, ctx.clock());
+  invalidateDeliveryTarget();
 }
 
 export function listApplications(

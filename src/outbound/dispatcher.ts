@@ -3,9 +3,10 @@ import { type AttemptId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { QueueSignal } from '../platform/queue-signal.js';
-import { insertAttempt } from '../store/attempts.js';
+import { type AttemptRecord, insertAttempt, insertAttempts } from '../store/attempts.js';
 import {
   claimDueDeliveries,
+  completeDeliveries,
   type DeliveryRecord,
   MessageStatus,
   nextDueAt,
@@ -14,12 +15,13 @@ import {
   updateDelivery,
 } from '../store/deliveries.js';
 import {
+  cachedDeliveryTarget,
   type DeliveryTarget,
-  loadDeliveryTarget,
+  type EndpointOutcomeEffects,
   recordEndpointOutcome,
 } from '../store/endpoint-health.js';
 import { type InboundEventId, setInboundEventStatus } from '../store/inbound-events.js';
-import { getMessageById, type MessageRecord } from '../store/messages.js';
+import { getMessageById, getMessagesByIds, type MessageRecord } from '../store/messages.js';
 import type { Sql } from '../store/sql.js';
 import { CircuitBreakers } from './circuit-breaker.js';
 import type { OperationalEvents } from './operational-events.js';
@@ -61,6 +63,12 @@ export class Dispatcher {
   private readonly breakers = new CircuitBreakers();
   private readonly limiter = new RateLimiter();
   private readonly inFlight = new Set<Promise<void>>();
+  /** The loop waits for this many free slots before it claims again (bigger, fewer claims). */
+  private readonly refillAt: number;
+  /** Resolves the loop's wait for free slots. */
+  private slotWaiter: (() => void) | undefined;
+  /** Successes waiting for the group commit, written together (see `recordSuccess`). */
+  private successes: PendingSuccess[] | undefined;
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   /** While the loop sleeps, when it wakes (+∞ while it works out how long to sleep). */
@@ -83,6 +91,7 @@ export class Dispatcher {
     this.idlePollMs = options.idlePollMs ?? 1_000;
     this.disableAfter = options.disableAfterFailures ?? 20;
     this.random = options.random ?? Math.random;
+    this.refillAt = Math.max(1, Math.min(this.batchSize, this.concurrency));
   }
 
   /** Breaker states of this worker, for metrics. */
@@ -101,6 +110,7 @@ export class Dispatcher {
   async stop(timeoutMs = 10_000): Promise<void> {
     this.running = false;
     this.signal.wakeLocal();
+    this.wakeForSlots();
     await this.loopDone;
     await Promise.race([
       Promise.allSettled([...this.inFlight]),
@@ -112,20 +122,37 @@ export class Dispatcher {
     while (this.running) {
       try {
         const free = this.concurrency - this.inFlight.size;
-        if (free <= 0) {
-          await Promise.race(this.inFlight);
+        // Busy: wait until a whole batch can be claimed, rather than claiming one or two rows
+        // (a write transaction each) every time an attempt finishes.
+        if (free < this.refillAt && this.inFlight.size > 0) {
+          await new Promise<void>((resolve) => {
+            this.slotWaiter = resolve;
+          });
           continue;
         }
         this.earliestDueAgain = Number.POSITIVE_INFINITY;
         const seen = this.signal.version;
-        const claimed = await claimDueDeliveries(this.ctx.db, {
-          now: this.ctx.clock(),
-          limit: Math.min(this.batchSize, free),
-          leaseMs: this.leaseMs,
-          worker: this.workerId,
-        });
-        for (const delivery of claimed) this.track(delivery);
-        if (claimed.length === 0) await this.sleep(seen);
+        const now = this.ctx.clock();
+        // The claim joins the group commit: it shares a COMMIT (one fsync) with the outcomes
+        // being recorded at the same moment instead of paying its own.
+        const claimed = await this.ctx.db.batch((tx) =>
+          claimDueDeliveries(tx, {
+            now,
+            limit: Math.min(this.batchSize, free),
+            leaseMs: this.leaseMs,
+            worker: this.workerId,
+          }),
+        );
+        if (claimed.length === 0) {
+          await this.sleep(seen);
+          continue;
+        }
+        // The batch's messages in one query, not one per attempt.
+        const messages = await getMessagesByIds(
+          this.ctx.db,
+          claimed.map((delivery) => delivery.msgId),
+        );
+        for (const delivery of claimed) this.track(delivery, messages.get(delivery.msgId));
       } catch (error) {
         // The database is unreachable or busy: back off and try again; nothing is lost.
         this.ctx.log.error({ err: error }, 'delivery loop error');
@@ -166,13 +193,22 @@ export class Dispatcher {
     return Math.max(1, Math.min(this.idlePollMs, next - this.ctx.clock()));
   }
 
-  private track(delivery: DeliveryRecord): void {
-    const tracked = this.process(delivery).catch(async (error: unknown) => {
+  private track(delivery: DeliveryRecord, message: MessageRecord | undefined): void {
+    const tracked = this.process(delivery, message).catch(async (error: unknown) => {
       this.ctx.log.error({ err: error, deliveryId: delivery.id }, 'delivery failed unexpectedly');
       await this.backOff(delivery, error).catch(() => {});
     });
     this.inFlight.add(tracked);
-    tracked.finally(() => this.inFlight.delete(tracked));
+    tracked.finally(() => {
+      this.inFlight.delete(tracked);
+      if (this.concurrency - this.inFlight.size >= this.refillAt) this.wakeForSlots();
+    });
+  }
+
+  private wakeForSlots(): void {
+    const waiter = this.slotWaiter;
+    this.slotWaiter = undefined;
+    waiter?.();
   }
 
   /**
@@ -207,12 +243,17 @@ export class Dispatcher {
     });
   }
 
-  private async process(delivery: DeliveryRecord): Promise<void> {
+  private async process(
+    delivery: DeliveryRecord,
+    message: MessageRecord | undefined,
+  ): Promise<void> {
     const now = this.ctx.clock();
-    const [message, target] = await Promise.all([
-      getMessageById(this.ctx.db, delivery.msgId),
-      loadDeliveryTarget(this.ctx.db, this.ctx.box, delivery.endpointId, now),
-    ]);
+    const { target, cleanStreak } = await cachedDeliveryTarget(
+      this.ctx.db,
+      this.ctx.box,
+      delivery.endpointId,
+      now,
+    );
     // Deleted or disabled endpoints, and expired payloads, receive nothing: the delivery ends.
     if (!message || message.payload === null || !target || target.disabled) {
       await updateDelivery(
@@ -248,7 +289,52 @@ export class Dispatcher {
       message: { ...message, payload: message.payload },
       now,
     });
-    await this.record(delivery, target, message, result, now);
+    await this.record(delivery, target, message, result, now, cleanStreak);
+  }
+
+  /**
+   * Queues a success for the next group commit. All successes queued until that item runs are
+   * written by one multi-row UPDATE (guarded by our lease, as `updateDelivery`) and one
+   * multi-row INSERT of their attempts. Resolves to undefined when our lease had expired.
+   */
+  private recordSuccess(
+    id: DeliveryRecord['id'],
+    attempt: AttemptRecord,
+    now: number,
+  ): Promise<EndpointOutcomeEffects | undefined> {
+    let pending = this.successes;
+    if (pending === undefined) {
+      const batch: PendingSuccess[] = [];
+      pending = batch;
+      this.successes = batch;
+      this.ctx.db
+        .batch(async (tx) => {
+          if (this.successes === batch) this.successes = undefined; // later ones start anew
+          const ours = await completeDeliveries(
+            tx,
+            batch.map((entry) => entry.id),
+            batch.reduce((latest, entry) => Math.max(latest, entry.now), 0),
+            this.workerId,
+          );
+          await insertAttempts(
+            tx,
+            batch.filter((entry) => ours.has(entry.id)).map((entry) => entry.attempt),
+          );
+          return ours;
+        })
+        .then(
+          (ours) => {
+            for (const entry of batch) entry.resolve(ours.has(entry.id) ? CLEAN : undefined);
+          },
+          (error: unknown) => {
+            for (const entry of batch) entry.reject(error);
+          },
+        );
+    }
+    const queue = pending;
+    return new Promise((resolve, reject) => {
+      queue.push({ id, attempt, now, resolve, reject });
+    });
   }
 
   /**
@@ -290,6 +376,7 @@ export class Dispatcher {
     message: MessageRecord,
     result: SendResult,
     startedAt: number,
+    cleanStreak: boolean,
   ): Promise<void> {
     const now = this.ctx.clock();
     const manual = delivery.triggerType === TriggerType.Manual;
@@ -320,52 +407,59 @@ export class Dispatcher {
         ? MessageStatus.Sending
         : MessageStatus.Fail;
 
-    const effects = await this.ctx.db.batch(async (tx: Sql) => {
-      const stillOurs = await updateDelivery(
-        tx,
-        delivery.id,
-        {
-          status,
-          attemptCount: attemptNumber,
-          nextAttemptAt: decision.action === 'retry' ? decision.at : null,
-          now,
-        },
-        this.workerId,
-      );
-      if (!stillOurs) return undefined; // our lease expired and another worker took over
-      await insertAttempt(tx, {
-        id: attemptId,
-        msgId: delivery.msgId,
-        endpointId: delivery.endpointId,
-        appId: delivery.appId,
-        deliveryId: delivery.id,
-        url: target.url,
-        response: result.response,
-        responseStatusCode: result.statusCode,
-        responseDurationMs: result.durationMs,
-        status: success ? MessageStatus.Success : MessageStatus.Fail,
-        triggerType: delivery.triggerType,
-        error: result.outcome.kind === 'response' ? null : result.outcome.message,
-        createdAt: startedAt,
-      });
-      // The dead-letter state of an inbound event: one of its destinations gave up for good.
-      if (decision.action === 'give-up' && decision.reason !== 'manual' && !manual) {
-        await deadLetter(
-          tx,
-          message,
-          `${target.id} (${target.url})`,
-          decision.reason,
-          result.response,
-          now,
-        );
-      }
-      return recordEndpointOutcome(tx, target.id, {
-        success,
-        now,
-        disableAfter: this.disableAfter,
-        gone: decision.disableEndpoint,
-      });
-    });
+    const attempt: AttemptRecord = {
+      id: attemptId,
+      msgId: delivery.msgId,
+      endpointId: delivery.endpointId,
+      appId: delivery.appId,
+      deliveryId: delivery.id,
+      url: target.url,
+      response: result.response,
+      responseStatusCode: result.statusCode,
+      responseDurationMs: result.durationMs,
+      status: success ? MessageStatus.Success : MessageStatus.Fail,
+      triggerType: delivery.triggerType,
+      error: result.outcome.kind === 'response' ? null : result.outcome.message,
+      createdAt: startedAt,
+    };
+    // The common case, a success to an endpoint without a failure streak, changes nothing but
+    // the delivery and the attempt log: those of one turn are written by shared statements.
+    const effects: EndpointOutcomeEffects | undefined =
+      success && cleanStreak
+        ? await this.recordSuccess(delivery.id, attempt, now)
+        : await this.ctx.db.batch(async (tx: Sql) => {
+            const stillOurs = await updateDelivery(
+              tx,
+              delivery.id,
+              {
+                status,
+                attemptCount: attemptNumber,
+                nextAttemptAt: decision.action === 'retry' ? decision.at : null,
+                now,
+              },
+              this.workerId,
+            );
+            if (!stillOurs) return undefined; // our lease expired and another worker took over
+            await insertAttempt(tx, attempt);
+            // The dead-letter state of an inbound event: one of its destinations gave up for good.
+            if (decision.action === 'give-up' && decision.reason !== 'manual' && !manual) {
+              await deadLetter(
+                tx,
+                message,
+                `${target.id} (${target.url})`,
+                decision.reason,
+                result.response,
+                now,
+              );
+            }
+            return recordEndpointOutcome(tx, target.id, {
+              success,
+              now,
+              disableAfter: this.disableAfter,
+              gone: decision.disableEndpoint,
+              cleanStreak,
+            });
+          });
     if (effects && decision.action === 'retry') this.dueAgainAt(decision.at);
 
     const outcome =
@@ -410,6 +504,20 @@ export class Dispatcher {
     }
   }
 }
+
+interface PendingSuccess {
+  id: DeliveryRecord['id'];
+  attempt: AttemptRecord;
+  now: number;
+  resolve: (effects: EndpointOutcomeEffects | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+const CLEAN: EndpointOutcomeEffects = {
+  disabled: false,
+  failingSince: null,
+  consecutiveFailures: 0,
+};
 
 /**
  * Marks the inbound event a message forwards as `dead-lettered`, naming the endpoint and why

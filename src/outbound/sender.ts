@@ -35,6 +35,7 @@ export class WebhookSender {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly cap: number;
+  private readonly checked = new Map<string, string | null>();
 
   constructor(private readonly options: SenderOptions) {
     this.timeoutMs = options.timeoutMs ?? 15_000;
@@ -78,13 +79,8 @@ export class WebhookSender {
   async send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const destination = checkDestination(url, this.options.allowList);
-    if (!destination.ok) return refused(destination.reason, elapsed());
-    // IP literals never reach the lookup hook: check them here.
-    if (isIP(destination.host) !== 0) {
-      const refusal = checkAddress(destination.host, this.options.allowList);
-      if (refusal) return refused(refusal, elapsed());
-    }
+    const refusal = this.checkUrl(url);
+    if (refusal !== null) return refused(refusal, elapsed());
     try {
       const response = await request(url, {
         method: 'POST',
@@ -134,10 +130,32 @@ export class WebhookSender {
     }
   }
 
+  /**
+   * The scheme rules, and the address rules for an IP-literal host (those never reach the
+   * lookup hook): the refusal, or null. A pure function of the URL and the allow list (fixed
+   * for the sender's life), so remembered per URL. Host names are still checked at every
+   * connection, in the lookup hook, since DNS answers change.
+   */
+  private checkUrl(url: string): string | null {
+    const known = this.checked.get(url);
+    if (known !== undefined) return known;
+    const destination = checkDestination(url, this.options.allowList);
+    let refusal: string | null = null;
+    if (!destination.ok) refusal = destination.reason;
+    else if (isIP(destination.host) !== 0) {
+      refusal = checkAddress(destination.host, this.options.allowList) ?? null;
+    }
+    if (this.checked.size >= CHECKED_URLS_MAX) this.checked.clear();
+    this.checked.set(url, refusal);
+    return refusal;
+  }
+
   close(): Promise<void> {
     return this.agent.close();
   }
 }
+
+const CHECKED_URLS_MAX = 10_000;
 
 class RefusedError extends Error {
   override name = 'RefusedError';

@@ -112,6 +112,50 @@ export async function insertAttempt(sql: Sql, attempt: AttemptRecord): Promise<v
   );
 }
 
+/**
+ * Several attempt rows in multi-row INSERTs, split into power-of-two chunks (at most 64 rows)
+ * so that a handful of statement texts cover every count.
+ */
+export async function insertAttempts(sql: Sql, attempts: readonly AttemptRecord[]): Promise<void> {
+  let start = 0;
+  while (start < attempts.length) {
+    let size = 64;
+    while (size > attempts.length - start) size /= 2;
+    const params: SqlValue[] = [];
+    for (let index = start; index < start + size; index++) {
+      const attempt = attempts[index];
+      params.push(
+        attempt.id,
+        attempt.msgId,
+        attempt.endpointId,
+        attempt.appId,
+        attempt.deliveryId,
+        attempt.url,
+        attempt.response,
+        attempt.responseStatusCode,
+        attempt.responseDurationMs,
+        attempt.status,
+        attempt.triggerType,
+        attempt.error,
+        attempt.createdAt,
+      );
+    }
+    await sql.run(`INSERT INTO attempts (${NAMES.join(', ')}) VALUES ${rowsOf(size)}`, params);
+    start += size;
+  }
+}
+
+const ROW = `(${NAMES.map(() => '?').join(', ')})`;
+const rowTexts = new Map<number, string>();
+function rowsOf(count: number): string {
+  let text = rowTexts.get(count);
+  if (text === undefined) {
+    text = Array.from({ length: count }, () => ROW).join(', ');
+    rowTexts.set(count, text);
+  }
+  return text;
+}
+
 /** An attempt of one message (an attempt of another message is not found). */
 export async function findAttempt(
   sql: Sql,

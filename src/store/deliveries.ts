@@ -191,6 +191,35 @@ export async function updateDelivery(
 }
 
 /**
+ * Records successful attempts of several deliveries at once (status success, one attempt more,
+ * finished, lease released), only for those `worker` still holds. Resolves to the ids that were
+ * updated. The IN lists are padded to a power of two so a few statement texts cover every size.
+ */
+export async function completeDeliveries(
+  sql: Sql,
+  ids: readonly DeliveryId[],
+  now: number,
+  worker: string,
+): Promise<Set<string>> {
+  const updated = new Set<string>();
+  const CHUNK = 128;
+  for (let start = 0; start < ids.length; start += CHUNK) {
+    const chunk: SqlValue[] = ids.slice(start, start + CHUNK);
+    let size = 1;
+    while (size < chunk.length) size *= 2;
+    const last = chunk[chunk.length - 1];
+    while (chunk.length < size) chunk.push(last);
+    const rows = await sql.all<{ id: string }>(
+      `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = NULL, lease_until = NULL, leased_by = NULL, updated_at = ?
+       WHERE leased_by = ? AND id IN (${chunk.map(() => '?').join(', ')}) RETURNING id`,
+      [MessageStatus.Success, now, worker, ...chunk],
+    );
+    for (const row of rows) updated.add(row.id);
+  }
+  return updated;
+}
+
+/**
  * Puts a leased delivery back in the queue for `at` without counting an attempt (rate limit,
  * circuit breaker, ordering) and releases the lease; only while `worker` still holds it.
  */

@@ -1,5 +1,5 @@
 import type { AppId, EndpointId } from '../core/ids.js';
-import type { EndpointDeliveryOptions } from './endpoint-health.js';
+import { type EndpointDeliveryOptions, invalidateDeliveryTarget } from './endpoint-health.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
 import type { Sql } from './sql.js';
@@ -167,6 +167,7 @@ export async function updateEndpoint(
       endpoint.id,
     ],
   );
+  invalidateDeliveryTarget(endpoint.id);
 }
 
 /**
@@ -188,6 +189,7 @@ export async function updateEndpointHeaders(
     now,
     id,
   ]);
+  invalidateDeliveryTarget(id);
 }
 
 export async function updateEndpointSecret(
@@ -201,6 +203,7 @@ export async function updateEndpointSecret(
     now,
     id,
   ]);
+  invalidateDeliveryTarget(id);
 }
 
 /** Soft delete: the row stays for the attempt history; its uid is freed for reuse. */
@@ -210,6 +213,7 @@ export async function deleteEndpoint(sql: Sql, id: EndpointId, now: number): Pro
     now,
     id,
   ]);
+  invalidateDeliveryTarget(id);
 }
 
 export async function listEndpoints(
@@ -265,6 +269,7 @@ export async function insertOldSecret(
     'INSERT INTO endpoint_old_secrets (endpoint_id, secret, expires_at) VALUES (?, ?, ?)',
     [endpointId, sealedSecret, expiresAt],
   );
+  invalidateDeliveryTarget(endpointId);
 }
 
 /** Sealed old secrets still inside their grace period (`expires_at > now`). */

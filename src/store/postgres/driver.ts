@@ -68,7 +68,7 @@ export class PostgresDatabase implements Database {
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
     this.direct = executor(this.pool);
-    this.group = new GroupCommit((fn) => this.transaction(fn));
+    this.group = new GroupCommit((fn) => this.transaction(fn), 512, true);
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {

@@ -5,6 +5,9 @@ import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } 
 
 type Statement = BetterSqlite3.Statement<SqlValue[]>;
 
+/** Prepared statements kept per connection. */
+export const STATEMENT_CACHE_MAX = 256;
+
 /**
  * SQLite through better-sqlite3: one connection in WAL mode. Its calls are synchronous, so the
  * only thing to guard is a transaction whose callback awaits: while one is open, every other
@@ -14,6 +17,7 @@ export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
+  private lastSql: string | undefined;
   private lock: Promise<void> | undefined;
   private readonly group: GroupCommit;
   private readonly direct: Sql;
@@ -35,13 +39,36 @@ export class SqliteDatabase implements Database {
     this.group = new GroupCommit((fn) => this.transaction(fn));
   }
 
+  /**
+   * Prepared statements by SQL text, least recently used dropped beyond `STATEMENT_CACHE_MAX`
+   * (preparing is far dearer than running; texts built per request, e.g. IN lists of any
+   * length, must not grow the cache without bound).
+   */
   private prepare(sql: string): Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare<SqlValue[]>(sql);
-      this.statements.set(sql, statement);
+    const statements = this.statements;
+    let statement = statements.get(sql);
+    if (statement !== undefined) {
+      if (this.lastSql !== sql) {
+        // Move to the most recent end (skipped for a run of the same statement).
+        statements.delete(sql);
+        statements.set(sql, statement);
+        this.lastSql = sql;
+      }
+      return statement;
+    }
+    statement = this.db.prepare<SqlValue[]>(sql);
+    statements.set(sql, statement);
+    this.lastSql = sql;
+    if (statements.size > STATEMENT_CACHE_MAX) {
+      const oldest = statements.keys().next().value;
+      if (oldest !== undefined) statements.delete(oldest);
     }
     return statement;
+  }
+
+  /** How many statements are prepared and kept (for tests). */
+  get preparedStatements(): number {
+    return this.statements.size;
   }
 
   private guard<T>(run: () => T): T {

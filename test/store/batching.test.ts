@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type DeliveryId, type MessageId, newId } from '../../src/core/ids.js';
+import { openDatabase } from '../../src/store/open.js';
+import { type Database, UniqueViolation } from '../../src/store/sql.js';
+import { SqliteDatabase, STATEMENT_CACHE_MAX } from '../../src/store/sqlite/driver.js';
+import { backends, createPostgresDatabase } from '../helpers/backends.js';
+
+describe('SQLite prepared statement cache', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'switchboard-stmt-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reuses statements by text and keeps at most STATEMENT_CACHE_MAX of them', async () => {
+    const db = new SqliteDatabase(join(dir, 'cache.db'));
+    try {
+      await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+      await db.run('INSERT INTO t (k, v) VALUES (?, ?)', [1, 'one']);
+      const before = db.preparedStatements;
+      for (let i = 0; i < 50; i++) {
+        assert.equal((await db.get<{ v: string }>('SELECT v FROM t WHERE k = ?', [1]))?.v, 'one');
+      }
+      assert.equal(db.preparedStatements, before + 1, 'one text, one statement');
+      // Texts built per call (IN lists, literals) must not grow the cache without bound.
+      for (let i = 0; i < STATEMENT_CACHE_MAX * 2; i++) {
+        assert.equal((await db.all(`SELECT v FROM t WHERE k = ${i}`)).length, i === 1 ? 1 : 0);
+      }
+      assert.equal(db.preparedStatements, STATEMENT_CACHE_MAX);
+      // An evicted statement is prepared again and still works.
+      assert.equal((await db.get<{ v: string }>('SELECT v FROM t WHERE k = ?', [1]))?.v, 'one');
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+for (const backend of await backends()) {
+  describe(`group commit and batch reads (${backend})`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+
+    before(async () => {
+      if (backend === 'sqlite') {
+        const path = mkdtempSync(join(tmpdir(), 'switchboard-batch-'));
+        db = await openDatabase(`sqlite:${join(path, 'test.db')}`);
+        cleanup = async () => rmSync(path, { recursive: true, force: true });
+      } else {
+        const pg = await createPostgresDatabase();
+        db = await openDatabase(pg.url);
+        cleanup = pg.drop;
+      }
+    });
+    after(async () => {
+      await db.close();
+      await cleanup();
+    });
+
+    it('a lone batch that throws writes nothing and rejects with its error', async () => {
+      await assert.rejects(
+        db.batch(async (tx) => {
+          await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', ['lone', '1']);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await db.get('SELECT value FROM settings WHERE key = ?', ['lone']), undefined);
+    });
+
+    it('isolates failing items among many (first, middle and last)', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 9 }, (_, i) =>
+          db.batch(async (tx) => {
+            await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', [`many-${i}`, '1']);
+            if (i % 4 === 0)
+              await tx.run('INSERT INTO settings (key, value) VALUES (?, ?)', [`many-${i}`, '2']);
+            return i;
+          }),
+        ),
+      );
+      for (const [i, result] of results.entries()) {
+        if (i % 4 === 0) {
+          assert.equal(result.status, 'rejected');
+          assert.ok((result as PromiseRejectedResult).reason instanceof UniqueViolation);
+        } else assert.deepEqual(result, { status: 'fulfilled', value: i });
+      }
+      const rows = await db.all<{ key: string }>(
+        "SELECT key FROM settings WHERE key LIKE 'many-%' ORDER BY key",
+      );
+      assert.deepEqual(
+        rows.map((row) => row.key),
+        [1, 2, 3, 5, 6, 7].map((i) => `many-${i}`),
+      );
+    });
+
+    it('reads and completes batches of any size with padded IN lists', async () => {
+      const { getMessagesByIds, insertMessage } = await import('../../src/store/messages.js');
+      const { insertDeliveries, completeDeliveries, claimDueDeliveries, findDelivery } =
+        await import('../../src/store/deliveries.js');
+      const { insertApplication } = await import('../../src/store/applications.js');
+      const { insertAttempts } = await import('../../src/store/attempts.js');
+      const now = Date.now();
+      const appId = newId('application', now);
+      await insertApplication(db, {
+        id: appId,
+        uid: null,
+        name: 'batching',
+        throttleRate: null,
+        metadata: {},
+        createdAt: now,
+        updatedAt: now,
+      } as never);
+      const endpointId = newId('endpoint', now);
+      await db.run(
+        "INSERT INTO endpoints (id, app_id, url, description, version, disabled, metadata, headers, secret, created_at, updated_at) VALUES (?, ?, 'https://example.com/', '', 1, 0, '{}', '', '', ?, ?)",
+        [endpointId, appId, now, now],
+      );
+      const ids: MessageId[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = newId('message', now) as MessageId;
+        ids.push(id);
+        await insertMessage(db, {
+          id,
+          appId,
+          eventId: null,
+          eventType: 'x',
+          payload: `{"i":${i}}`,
+          channels: null,
+          tags: null,
+          createdAt: now,
+          payloadExpiresAt: null,
+        });
+      }
+      const found = await getMessagesByIds(db, [...ids, ids[0]]);
+      assert.deepEqual([...found.keys()].sort(), [...ids].sort());
+      assert.equal(found.get(ids[3])?.payload, '{"i":3}');
+
+      await insertDeliveries(
+        db,
+        ids.map((msgId) => ({
+          id: newId('delivery', now) as DeliveryId,
+          msgId,
+          appId,
+          endpointId,
+          status: 1,
+          triggerType: 0,
+          attemptCount: 0,
+          nextAttemptAt: now - 1,
+          leaseUntil: null,
+          leasedBy: null,
+          createdAt: now,
+          updatedAt: now,
+        })) as never,
+      );
+      const claimed = await db.batch((tx) =>
+        claimDueDeliveries(tx, { now, limit: 3, leaseMs: 60_000, worker: 'wk_a' }),
+      );
+      assert.equal(claimed.length, 3);
+      const unclaimed = await db.batch((tx) =>
+        claimDueDeliveries(tx, { now, limit: 10, leaseMs: 60_000, worker: 'wk_b' }),
+      );
+      // wk_a completes its own three and one of wk_b's: only its own change.
+      const done = await db.batch((tx) =>
+        completeDeliveries(tx, [...claimed.map((d) => d.id), unclaimed[0].id], now, 'wk_a'),
+      );
+      assert.deepEqual([...done].sort(), claimed.map((d) => d.id).sort());
+      const first = await findDelivery(db, claimed[0].id);
+      assert.equal(first?.status, 0);
+      assert.equal(first?.attemptCount, 1);
+      assert.equal(first?.nextAttemptAt, null);
+      assert.equal(first?.leasedBy, null);
+      assert.equal((await findDelivery(db, unclaimed[0].id))?.leasedBy, 'wk_b');
+
+      // 7 attempts: chunks of 4 + 2 + 1 rows.
+      await insertAttempts(
+        db,
+        Array.from({ length: 7 }, (_, i) => ({
+          id: newId('attempt', now),
+          msgId: ids[i % ids.length],
+          endpointId,
+          appId,
+          deliveryId: null,
+          url: 'https://example.com/',
+          response: `r${i}`,
+          responseStatusCode: 200,
+          responseDurationMs: i,
+          status: 0,
+          triggerType: 0,
+          error: null,
+          createdAt: now,
+        })) as never,
+      );
+      const count = await db.get<{ n: number }>(
+        'SELECT COUNT(*) AS n FROM attempts WHERE endpoint_id = ?',
+        [endpointId],
+      );
+      assert.equal(Number(count?.n), 7);
+    });
+  });
+}
