@@ -61,7 +61,9 @@ export async function startSwitchboard(
   // and applied below, before the server listens, by the roles that serve the API.
   const declared =
     config.configFile && config.role !== 'worker' ? parseConfigFile(config.configFile) : undefined;
-  const db = await openDatabase(config.databaseUrl);
+  const db = await openDatabase(config.databaseUrl, {
+    sqliteSynchronous: config.sqliteSynchronous,
+  });
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
   const queue = new QueueSignal();
   if (db.dialect === 'postgres') {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Child, freePort, spawnNode, waitForHttp } from './proc.js';
+import { type Child, freePort, ROOT, spawnNode, waitForHttp } from './proc.js';
 
 export const ADMIN_TOKEN = 'bench_admin_token_0123456789abcdef';
 
@@ -30,6 +30,15 @@ export interface SwitchboardOptions {
   onSpawn?: (pid: number) => void;
 }
 
+/** The node flags of `npm start` (e.g. its heap cap), so the bench runs what users run. */
+const START_FLAGS: readonly string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('--import'));
+})();
+
 /**
  * Starts `src/main.ts` (exactly what `npm start` runs) in a process of its own, on a port the
  * harness picked, at LOG_LEVEL=warn, and waits until it answers its health probe.
@@ -37,7 +46,7 @@ export interface SwitchboardOptions {
 export async function startSwitchboard(options: SwitchboardOptions): Promise<SwitchboardProcess> {
   const port = await freePort();
   const role = options.role ?? 'all';
-  const nodeFlags: string[] = [];
+  const nodeFlags: string[] = [...START_FLAGS];
   if (options.profileDir) {
     mkdirSync(options.profileDir, { recursive: true });
     nodeFlags.push('--cpu-prof', '--cpu-prof-dir', options.profileDir);

@@ -177,7 +177,9 @@ async function tokenConflict<T>(chosen: boolean, work: () => Promise<T>): Promis
     return await work();
   } catch (error) {
     if (chosen && error instanceof UniqueViolation) {
-      throw new ConflictError('That ingest token is still held by another source (as its previous token)');
+      throw new ConflictError(
+        'That ingest token is still held by another source (as its previous token)',
+      );
     }
     throw error;
   }

@@ -29,6 +29,12 @@ export interface Config {
   logLevel: string;
   /** Largest accepted API request body, in bytes. */
   bodyLimitBytes: number;
+  /**
+   * SWITCHBOARD_SQLITE_SYNCHRONOUS: `FULL` (default) syncs the WAL at every commit, so a 2xx
+   * survives power loss; `NORMAL` survives a process crash (SIGKILL) but may lose the last
+   * commits on power loss or an OS crash, for fewer fsyncs. Ignored on PostgreSQL.
+   */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
   /** How long a worker's claim on a delivery lasts (keep well above the 15 s deadline). */
   leaseMs: number;
   /** Longest idle sleep of a worker when no notification arrives. */
@@ -47,6 +53,14 @@ function parseInteger(name: string, raw: string, min: number, max: number): numb
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function parseSqliteSynchronous(raw: string | undefined): 'FULL' | 'NORMAL' {
+  const value = nonEmpty(raw)?.toUpperCase() ?? 'FULL';
+  if (value !== 'FULL' && value !== 'NORMAL') {
+    throw new ConfigError(`SWITCHBOARD_SQLITE_SYNCHRONOUS must be FULL or NORMAL, got "${raw}"`);
   }
   return value;
 }
@@ -159,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       1024,
       64 * 1024 * 1024,
     ),
+    sqliteSynchronous: parseSqliteSynchronous(env.SWITCHBOARD_SQLITE_SYNCHRONOUS),
     leaseMs: parseInteger(
       'SWITCHBOARD_LEASE_MS',
       env.SWITCHBOARD_LEASE_MS ?? '60000',

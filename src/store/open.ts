@@ -5,12 +5,16 @@ import type { Database } from './sql.js';
 import { SqliteDatabase } from './sqlite/driver.js';
 
 /** Opens the database named by `DATABASE_URL` and brings its schema up to date. */
-export async function openDatabase(url: string): Promise<Database> {
+export async function openDatabase(
+  url: string,
+  options: { sqliteSynchronous?: 'FULL' | 'NORMAL' } = {},
+): Promise<Database> {
   const db: Database = url.startsWith('sqlite:')
     ? new SqliteDatabase(
         url.slice('sqlite:'.length) === ':memory:'
           ? ':memory:'
           : resolve(url.slice('sqlite:'.length)),
+        { synchronous: options.sqliteSynchronous },
       )
     : new PostgresDatabase(url);
   try {

@@ -13,6 +13,7 @@ describe('config', () => {
     assert.deepEqual(config.allowedNetworks, []);
     assert.equal(config.publicUrl, 'http://localhost:8080');
     assert.match(config.dataDir, /\/data$/);
+    assert.equal(config.sqliteSynchronous, 'FULL', 'a 2xx survives power loss by default');
   });
 
   it('reads every variable of the spec', () => {
@@ -41,6 +42,17 @@ describe('config', () => {
     assert.throws(() => loadConfig({ SWITCHBOARD_RETRY_SCHEDULE: '0,-1' }), /RETRY_SCHEDULE/);
     assert.throws(() => loadConfig({ DATABASE_URL: 'mysql://x' }), /DATABASE_URL/);
     assert.throws(() => loadConfig({ SWITCHBOARD_ROLE: 'x' }), /SWITCHBOARD_ROLE/);
+    assert.throws(
+      () => loadConfig({ SWITCHBOARD_SQLITE_SYNCHRONOUS: 'OFF' }),
+      /SWITCHBOARD_SQLITE_SYNCHRONOUS must be FULL or NORMAL/,
+    );
+  });
+
+  it('lets SQLite trade power-loss durability for fewer fsyncs only when asked', () => {
+    assert.equal(
+      loadConfig({ SWITCHBOARD_SQLITE_SYNCHRONOUS: 'normal' }).sqliteSynchronous,
+      'NORMAL',
+    );
   });
 });
 
