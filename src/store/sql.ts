@@ -37,9 +37,10 @@ export class UniqueViolation extends Error {
 
 /**
  * When the last group commit was big (`GROUP_BUSY_ITEMS` or more) and ended less than
- * `GROUP_WINDOW_MS` ago, the next one collects for `GROUP_WINDOW_MS` instead of one turn of the
- * event loop: under load, fewer and bigger transactions (COMMIT is an fsync that blocks the
- * event loop with better-sqlite3). Idle or lightly loaded, nothing waits.
+ * `GROUP_WINDOW_MS` ago, the next one keeps collecting while work keeps arriving, up to
+ * `GROUP_WINDOW_MS`, instead of one turn of the event loop: under load, fewer and bigger
+ * transactions (COMMIT is an fsync that blocks the event loop with better-sqlite3). Idle or
+ * lightly loaded, nothing waits.
  */
 const GROUP_WINDOW_MS = 4;
 const GROUP_BUSY_ITEMS = 8;
@@ -83,13 +84,24 @@ export class GroupCommit {
         const start = () => {
           this.flushing = this.flushing.then(() => this.flush());
         };
-        // Busy (the last commit was a big one, moments ago): collect for a little longer, so
-        // that fewer, bigger transactions pay the COMMIT (fsync). Idle: the next turn.
+        // Busy (the last commit was a big one, moments ago): keep collecting, one turn of the
+        // event loop at a time, for as long as each turn brings more work and at most
+        // GROUP_WINDOW_MS, so that fewer, bigger transactions pay the COMMIT (fsync). The
+        // process never sits idle waiting for a batch to fill: a turn that brings nothing new
+        // flushes. Idle: the next turn.
         if (
           this.lastSize >= GROUP_BUSY_ITEMS &&
           performance.now() - this.lastEnd < GROUP_WINDOW_MS
         ) {
-          setTimeout(start, GROUP_WINDOW_MS);
+          const deadline = performance.now() + GROUP_WINDOW_MS;
+          let seen = this.queue.length;
+          const collect = () => {
+            if (this.queue.length > seen && performance.now() < deadline) {
+              seen = this.queue.length;
+              setImmediate(collect);
+            } else start();
+          };
+          setImmediate(collect);
         } else setImmediate(start);
       }
     });
