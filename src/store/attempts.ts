@@ -90,26 +90,30 @@ function fromRow(row: Row): AttemptRecord {
   };
 }
 
+const ROW = `(${NAMES.map(() => '?').join(', ')})`;
+
+/** An attempt's column values, in the order of NAMES. */
+function rowParams(attempt: AttemptRecord): SqlValue[] {
+  return [
+    attempt.id,
+    attempt.msgId,
+    attempt.endpointId,
+    attempt.appId,
+    attempt.deliveryId,
+    attempt.url,
+    attempt.response,
+    attempt.responseStatusCode,
+    attempt.responseDurationMs,
+    attempt.status,
+    attempt.triggerType,
+    attempt.error,
+    attempt.createdAt,
+  ];
+}
+
 /** The delivery engine's write path: one row per attempt. */
 export async function insertAttempt(sql: Sql, attempt: AttemptRecord): Promise<void> {
-  await sql.run(
-    `INSERT INTO attempts (${NAMES.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      attempt.id,
-      attempt.msgId,
-      attempt.endpointId,
-      attempt.appId,
-      attempt.deliveryId,
-      attempt.url,
-      attempt.response,
-      attempt.responseStatusCode,
-      attempt.responseDurationMs,
-      attempt.status,
-      attempt.triggerType,
-      attempt.error,
-      attempt.createdAt,
-    ],
-  );
+  await sql.run(`INSERT INTO attempts (${NAMES.join(', ')}) VALUES ${ROW}`, rowParams(attempt));
 }
 
 /**
@@ -124,28 +128,13 @@ export async function insertAttempts(sql: Sql, attempts: readonly AttemptRecord[
     const params: SqlValue[] = [];
     for (let index = start; index < start + size; index++) {
       const attempt = attempts[index];
-      params.push(
-        attempt.id,
-        attempt.msgId,
-        attempt.endpointId,
-        attempt.appId,
-        attempt.deliveryId,
-        attempt.url,
-        attempt.response,
-        attempt.responseStatusCode,
-        attempt.responseDurationMs,
-        attempt.status,
-        attempt.triggerType,
-        attempt.error,
-        attempt.createdAt,
-      );
+      params.push(...rowParams(attempt));
     }
     await sql.run(`INSERT INTO attempts (${NAMES.join(', ')}) VALUES ${rowsOf(size)}`, params);
     start += size;
   }
 }
 
-const ROW = `(${NAMES.map(() => '?').join(', ')})`;
 const rowTexts = new Map<number, string>();
 function rowsOf(count: number): string {
   let text = rowTexts.get(count);

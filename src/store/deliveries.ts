@@ -12,7 +12,7 @@ import {
   type WindowRequest,
 } from './messages.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
-import type { Sql, SqlValue } from './sql.js';
+import { paddedInLists, type Sql, type SqlValue } from './sql.js';
 
 /** Svix's MessageStatus: 0 success, 1 pending, 2 fail, 3 sending, 4 canceled. */
 export const MessageStatus = {
@@ -193,7 +193,7 @@ export async function updateDelivery(
 /**
  * Records successful attempts of several deliveries at once (status success, one attempt more,
  * finished, lease released), only for those `worker` still holds. Resolves to the ids that were
- * updated. The IN lists are padded to a power of two so a few statement texts cover every size.
+ * updated.
  */
 export async function completeDeliveries(
   sql: Sql,
@@ -202,17 +202,11 @@ export async function completeDeliveries(
   worker: string,
 ): Promise<Set<string>> {
   const updated = new Set<string>();
-  const CHUNK = 128;
-  for (let start = 0; start < ids.length; start += CHUNK) {
-    const chunk: SqlValue[] = ids.slice(start, start + CHUNK);
-    let size = 1;
-    while (size < chunk.length) size *= 2;
-    const last = chunk[chunk.length - 1];
-    while (chunk.length < size) chunk.push(last);
+  for (const list of paddedInLists(ids)) {
     const rows = await sql.all<{ id: string }>(
       `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, next_attempt_at = NULL, lease_until = NULL, leased_by = NULL, updated_at = ?
-       WHERE leased_by = ? AND id IN (${chunk.map(() => '?').join(', ')}) RETURNING id`,
-      [MessageStatus.Success, now, worker, ...chunk],
+       WHERE leased_by = ? AND id IN (${list.placeholders}) RETURNING id`,
+      [MessageStatus.Success, now, worker, ...list.values],
     );
     for (const row of rows) updated.add(row.id);
   }

@@ -9,7 +9,7 @@ import {
 } from '../core/ids.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PagePlan, toPage } from './pagination.js';
-import type { Sql, SqlValue } from './sql.js';
+import { paddedInLists, type Sql, type SqlValue } from './sql.js';
 
 export interface MessageRecord {
   id: MessageId;
@@ -128,24 +128,17 @@ export async function getMessageById(sql: Sql, id: MessageId): Promise<MessageRe
 
 /**
  * Several messages by primary key, payload included (the delivery engine's read for a claimed
- * batch). The IN lists are padded to a power of two, so a handful of statement texts cover
- * every batch size (prepared once each).
+ * batch).
  */
 export async function getMessagesByIds(
   sql: Sql,
   ids: readonly MessageId[],
 ): Promise<Map<string, MessageRecord>> {
   const found = new Map<string, MessageRecord>();
-  const CHUNK = 128;
-  for (let start = 0; start < ids.length; start += CHUNK) {
-    const chunk: SqlValue[] = ids.slice(start, start + CHUNK);
-    let size = 1;
-    while (size < chunk.length) size *= 2;
-    const last = chunk[chunk.length - 1];
-    while (chunk.length < size) chunk.push(last);
+  for (const list of paddedInLists(ids)) {
     const rows = await sql.all<MessageRow>(
-      `SELECT ${messageColumns('m', true)} FROM messages m WHERE m.id IN (${chunk.map(() => '?').join(', ')})`,
-      chunk,
+      `SELECT ${messageColumns('m', true)} FROM messages m WHERE m.id IN (${list.placeholders})`,
+      list.values,
     );
     for (const row of rows) found.set(row.id, messageFromRow(row));
   }

@@ -31,6 +31,27 @@ export interface Database extends Sql {
 }
 
 /** Thrown by drivers for unique-constraint violations, so services can answer 409. */
+/**
+ * Splits `values` into IN lists of at most 128, each padded to a power of two by repeating its
+ * last value (harmless in `IN (…)`), so that a handful of statement texts cover every size and
+ * each is prepared once. `placeholders` is the matching `?, ?, …`.
+ */
+export function paddedInLists(
+  values: readonly SqlValue[],
+): { values: SqlValue[]; placeholders: string }[] {
+  const lists: { values: SqlValue[]; placeholders: string }[] = [];
+  for (let start = 0; start < values.length; start += IN_LIST_MAX) {
+    const list = values.slice(start, start + IN_LIST_MAX);
+    let size = 1;
+    while (size < list.length) size *= 2;
+    const last = list[list.length - 1];
+    while (list.length < size) list.push(last);
+    lists.push({ values: list, placeholders: list.map(() => '?').join(', ') });
+  }
+  return lists;
+}
+const IN_LIST_MAX = 128;
+
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
 }

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { openDatabase } from '../../src/store/open.js';
+import type { Database } from '../../src/store/sql.js';
 
 /**
  * Which databases the suite runs against. SQLite always; PostgreSQL when reachable — and with
@@ -59,6 +64,32 @@ export async function createPostgresDatabase(): Promise<{
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
+    },
+  };
+}
+
+/** A migrated store of `backend` for store-level tests (no server); `cleanup` removes it. */
+export async function openTestDatabase(
+  backend: Backend,
+): Promise<{ db: Database; cleanup: () => Promise<void> }> {
+  if (backend === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
+    const db = await openDatabase(`sqlite:${join(dir, 'test.db')}`);
+    return {
+      db,
+      cleanup: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const pgDb = await createPostgresDatabase();
+  const db = await openDatabase(pgDb.url);
+  return {
+    db,
+    cleanup: async () => {
+      await db.close();
+      await pgDb.drop();
     },
   };
 }

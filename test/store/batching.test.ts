@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DeliveryId, type MessageId, newId } from '../../src/core/ids.js';
-import { openDatabase } from '../../src/store/open.js';
 import { type Database, UniqueViolation } from '../../src/store/sql.js';
 import { SqliteDatabase, STATEMENT_CACHE_MAX } from '../../src/store/sqlite/driver.js';
-import { backends, createPostgresDatabase } from '../helpers/backends.js';
+import { backends, openTestDatabase } from '../helpers/backends.js';
 
 describe('SQLite prepared statement cache', () => {
   let dir: string;
@@ -45,20 +44,9 @@ for (const backend of await backends()) {
     let cleanup: () => Promise<void>;
 
     before(async () => {
-      if (backend === 'sqlite') {
-        const path = mkdtempSync(join(tmpdir(), 'switchboard-batch-'));
-        db = await openDatabase(`sqlite:${join(path, 'test.db')}`);
-        cleanup = async () => rmSync(path, { recursive: true, force: true });
-      } else {
-        const pg = await createPostgresDatabase();
-        db = await openDatabase(pg.url);
-        cleanup = pg.drop;
-      }
+      ({ db, cleanup } = await openTestDatabase(backend));
     });
-    after(async () => {
-      await db.close();
-      await cleanup();
-    });
+    after(() => cleanup());
 
     it('a lone batch that throws writes nothing and rejects with its error', async () => {
       await assert.rejects(

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/core/ids.js';
 import { insertApplication, listApplications } from '../../src/store/applications.js';
 import { migrate, migrations } from '../../src/store/migrations.js';
-import { openDatabase } from '../../src/store/open.js';
 import { type Database, UniqueViolation } from '../../src/store/sql.js';
-import { backends, createPostgresDatabase } from '../helpers/backends.js';
+import { backends, openTestDatabase } from '../helpers/backends.js';
 
 /** One suite, both engines: whatever the services rely on must hold for SQLite and PostgreSQL. */
 for (const backend of await backends()) {
@@ -17,20 +13,9 @@ for (const backend of await backends()) {
     let cleanup: () => Promise<void>;
 
     before(async () => {
-      if (backend === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'switchboard-store-'));
-        db = await openDatabase(`sqlite:${join(dir, 'test.db')}`);
-        cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const pg = await createPostgresDatabase();
-        db = await openDatabase(pg.url);
-        cleanup = pg.drop;
-      }
+      ({ db, cleanup } = await openTestDatabase(backend));
     });
-    after(async () => {
-      await db.close();
-      await cleanup();
-    });
+    after(() => cleanup());
 
     it('applies every migration once and records it', async () => {
       const rows = await db.all<{ version: number }>(
