@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,6 +34,39 @@ describe('SQLite prepared statement cache', () => {
       assert.equal((await db.get<{ v: string }>('SELECT v FROM t WHERE k = ?', [1]))?.v, 'one');
     } finally {
       await db.close();
+    }
+  });
+});
+
+describe('SQLite WAL checkpoints', () => {
+  it('keeps the WAL bounded under sustained writes, and loses nothing across close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-wal-'));
+    const path = join(dir, 'wal.db');
+    const walSize = () => statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    try {
+      const db = new SqliteDatabase(path);
+      await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+      const body = 'x'.repeat(4000);
+      let largest = 0;
+      // ~80 MB of WAL written without a pause: far beyond the 32 MB restart threshold.
+      for (let round = 0; round < 200; round++) {
+        await Promise.all(
+          Array.from({ length: 100 }, () =>
+            db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
+          ),
+        );
+        largest = Math.max(largest, walSize());
+      }
+      assert.ok(largest < 48 * 1024 * 1024, `the WAL grew to ${largest} bytes`);
+      await db.close();
+      const again = new SqliteDatabase(path);
+      try {
+        assert.equal((await again.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 20_000);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
