@@ -48,7 +48,7 @@ describe('SQLite WAL checkpoints', () => {
       await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
       const body = 'x'.repeat(4000);
       let largest = 0;
-      // ~80 MB of WAL written without a pause: far beyond the 32 MB restart threshold.
+      // ~80 MB of WAL written without a pause: checkpoints must keep restarting it.
       for (let round = 0; round < 200; round++) {
         await Promise.all(
           Array.from({ length: 100 }, () =>

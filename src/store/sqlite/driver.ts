@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } from '../sql.js';
 
@@ -9,11 +7,6 @@ type Statement = BetterSqlite3.Statement<SqlValue[]>;
 
 /** Prepared statements kept per connection. */
 export const STATEMENT_CACHE_MAX = 256;
-
-/** How often the checkpointer thread copies committed WAL frames into the database file. */
-const CHECKPOINT_INTERVAL_MS = 100;
-/** WAL pages (4 KiB) after which a commit on the main connection checkpoints itself. */
-const WAL_RESTART_PAGES = 8192;
 
 /**
  * SQLite through better-sqlite3: one connection in WAL mode. Its calls are synchronous, so the
@@ -28,8 +21,6 @@ export class SqliteDatabase implements Database {
   private lock: Promise<void> | undefined;
   private readonly group: GroupCommit;
   private readonly direct: Sql;
-  private readonly checkpointer: Worker | undefined;
-  private checkpointerExited = false;
 
   constructor(path: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -39,27 +30,6 @@ export class SqliteDatabase implements Database {
     this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
-    if (path !== ':memory:') {
-      // Checkpoints move to a thread of their own: left to SQLite, the COMMIT that crosses the
-      // WAL's size threshold (4 MB) copies the WAL into the database (and syncs it) on the
-      // event loop, which is what the slowest requests wait for. The checkpointer's PASSIVE
-      // checkpoints never take the write lock. This connection still checkpoints every 32 MB
-      // of WAL: by then the thread has copied nearly every frame, so it is cheap, and it is
-      // what lets the next commit restart the WAL from its beginning under sustained load
-      // (SQLite restarts it only when a writer finds every frame copied).
-      this.db.pragma(`wal_autocheckpoint = ${WAL_RESTART_PAGES}`);
-      const checkpointer = new Worker(new URL('./checkpointer.mjs', import.meta.url), {
-        workerData: { path, intervalMs: CHECKPOINT_INTERVAL_MS },
-      });
-      checkpointer.unref();
-      // Should the thread die, SQLite checkpoints inside commits again: slower, never unbounded.
-      checkpointer.on('error', () => {});
-      checkpointer.once('exit', () => {
-        this.checkpointerExited = true;
-        if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-      });
-      this.checkpointer = checkpointer;
-    }
     this.direct = {
       dialect: 'sqlite',
       all: async <T>(sql: string, params: readonly SqlValue[] = []) => this.allNow<T>(sql, params),
@@ -177,13 +147,6 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     await this.group.drain();
     await this.waitForLock();
-    if (this.checkpointer && !this.checkpointerExited) {
-      // Unreferenced while running (it must not keep the process alive); not while stopping.
-      this.checkpointer.ref();
-      const stopped = once(this.checkpointer, 'exit');
-      this.checkpointer.postMessage('stop');
-      await stopped;
-    }
     this.db.close();
   }
 }
