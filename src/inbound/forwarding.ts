@@ -55,8 +55,6 @@ export interface ForwardableEvent {
   eventType: string | null;
   /** The body to forward (after mapping). */
   body: Buffer;
-  /** Scheduled for the first routing (default), manual for a replay. */
-  trigger?: TriggerType;
   /**
    * The source's hidden application when the caller already knows it (the receiver caches it
    * per live source after a commit); otherwise it is looked up, and created on first use, in
@@ -110,7 +108,7 @@ export async function forwardInboundEvent(
   const dueAt = now + firstAttemptDelayMs(ctx.config.retryScheduleSeconds);
   await insertDeliveries(
     tx,
-    newDeliveries(message, endpointIds, event.trigger ?? TriggerType.Scheduled, dueAt, now),
+    newDeliveries(message, endpointIds, TriggerType.Scheduled, dueAt, now),
   );
   return { queued: endpointIds.length, error: utf8 ? null : BINARY_BODY_ERROR, appId };
 }
@@ -152,7 +150,6 @@ export async function routeInboundEvent(
   event: RoutableEvent,
   mapping: StoredMapping,
   now: number,
-  trigger: TriggerType = TriggerType.Scheduled,
 ): Promise<Routed> {
   const mapped = mapEvent(mapping, {
     eventType: event.eventType,
@@ -171,7 +168,6 @@ export async function routeInboundEvent(
         inboundEventId: event.id,
         eventType: mapped.eventType,
         body: mapped.body,
-        trigger,
         appId: event.appId,
       },
       now,

@@ -1,6 +1,5 @@
 import { NotFoundError } from '../core/errors.js';
 import type { ServiceContext } from '../platform/context.js';
-import { TriggerType } from '../store/deliveries.js';
 import {
   findInboundEvent,
   type InboundEventDestination,
@@ -56,12 +55,12 @@ async function replayOne(
   // A replay is a fresh routing with the whole retry schedule (not a one-shot manual resend):
   // replaying after an outage must not lose the event to one more failed attempt, and a
   // destination that gives up again dead-letters the event again.
-  return routeInboundEvent(ctx, tx, routable(event), mapping, ctx.clock(), TriggerType.Scheduled);
+  return routeInboundEvent(ctx, tx, routable(event), mapping, ctx.clock());
 }
 
 /**
  * Replays one stored event: maps it with the source's current mapping and forwards it to the
- * source's current endpoints (a new message, linked to the event, with manual deliveries), in
+ * source's current endpoints (a new message, linked to the event, on the full retry schedule), in
  * one transaction, and records the outcome on the event. Any status may be replayed this way,
  * `duplicate` included (the caller named the event). 404 for an unknown source or event.
  */
