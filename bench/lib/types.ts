@@ -41,41 +41,77 @@ export interface Settings {
   redisUrl: string;
 }
 
+/** What the two modes share: the load's shape (connections, endpoints, sizes, rates). */
+const SHAPE = {
+  connections: 64,
+  bodyBytes: 1024,
+  endpoints: 4,
+  concurrency: 16,
+  payloadBytes: 512,
+  workerConcurrency: 64,
+  unsaturatedRate: 50,
+  redisUrl: process.env.SWITCHBOARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+};
+
+/** Quick and full differ only in how long and how much. */
+function settings(
+  mode: 'quick' | 'full',
+  size: {
+    warmupSec: number;
+    durationSec: number;
+    messages: number;
+    warmupMessages: number;
+    unsaturatedMessages: number;
+    drainTimeoutMs: number;
+    backlogMessages: number;
+    backlogDrainTimeoutMs: number;
+  },
+): Settings {
+  return {
+    mode,
+    inbound: {
+      connections: SHAPE.connections,
+      warmupSec: size.warmupSec,
+      durationSec: size.durationSec,
+      bodyBytes: SHAPE.bodyBytes,
+    },
+    outbound: {
+      messages: size.messages,
+      endpoints: SHAPE.endpoints,
+      concurrency: SHAPE.concurrency,
+      payloadBytes: SHAPE.payloadBytes,
+      warmupMessages: size.warmupMessages,
+      workerConcurrency: SHAPE.workerConcurrency,
+      unsaturatedRate: SHAPE.unsaturatedRate,
+      unsaturatedMessages: size.unsaturatedMessages,
+      drainTimeoutMs: size.drainTimeoutMs,
+    },
+    backlog: { messages: size.backlogMessages, drainTimeoutMs: size.backlogDrainTimeoutMs },
+    redisUrl: SHAPE.redisUrl,
+  };
+}
+
 export const SETTINGS: Record<'quick' | 'full', Settings> = {
-  quick: {
-    mode: 'quick',
-    inbound: { connections: 64, warmupSec: 1, durationSec: 5, bodyBytes: 1024 },
-    outbound: {
-      messages: 2000,
-      endpoints: 4,
-      concurrency: 16,
-      payloadBytes: 512,
-      warmupMessages: 200,
-      workerConcurrency: 64,
-      unsaturatedRate: 50,
-      unsaturatedMessages: 200,
-      drainTimeoutMs: 180_000,
-    },
-    backlog: { messages: 50_000, drainTimeoutMs: 600_000 },
-    redisUrl: process.env.SWITCHBOARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  },
-  full: {
-    mode: 'full',
-    inbound: { connections: 64, warmupSec: 5, durationSec: 30, bodyBytes: 1024 },
-    outbound: {
-      messages: 20_000,
-      endpoints: 4,
-      concurrency: 16,
-      payloadBytes: 512,
-      warmupMessages: 1000,
-      workerConcurrency: 64,
-      unsaturatedRate: 50,
-      unsaturatedMessages: 1000,
-      drainTimeoutMs: 900_000,
-    },
-    backlog: { messages: 1_000_000, drainTimeoutMs: 3_600_000 },
-    redisUrl: process.env.SWITCHBOARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  },
+  quick: settings('quick', {
+    warmupSec: 1,
+    durationSec: 5,
+    messages: 2000,
+    warmupMessages: 200,
+    unsaturatedMessages: 200,
+    drainTimeoutMs: 180_000,
+    backlogMessages: 50_000,
+    backlogDrainTimeoutMs: 600_000,
+  }),
+  full: settings('full', {
+    warmupSec: 5,
+    durationSec: 30,
+    messages: 20_000,
+    warmupMessages: 1000,
+    unsaturatedMessages: 1000,
+    drainTimeoutMs: 900_000,
+    backlogMessages: 1_000_000,
+    backlogDrainTimeoutMs: 3_600_000,
+  }),
 };
 
 /** What scenarios share within one run: baselines measured once, the profile directory. */
