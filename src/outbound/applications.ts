@@ -3,7 +3,6 @@ import { type AppId, newId } from '../core/ids.js';
 import type { ServiceContext } from '../platform/context.js';
 import type { ApplicationRecord } from '../store/applications.js';
 import * as store from '../store/applications.js';
-import { invalidateDeliveryTarget } from '../store/endpoint-health.js';
 import type { Page, PageRequest } from '../store/pagination.js';
 import { type Sql, UniqueViolation } from '../store/sql.js';
 
@@ -90,7 +89,6 @@ export async function upsertApplication(
     updatedAt: ctx.clock(),
   };
   await conflictOnUid(() => store.updateApplication(ctx.db, app));
-  invalidateDeliveryTarget(); // its throttleRate is part of every endpoint's delivery target
   return { app, created: false };
 }
 
@@ -110,7 +108,6 @@ export async function patchApplication(
     updatedAt: ctx.clock(),
   };
   await conflictOnUid(() => store.updateApplication(ctx.db, app));
-  invalidateDeliveryTarget();
   return app;
 }
 
@@ -124,7 +121,6 @@ export async function getApplication(
 export async function deleteApplication(ctx: ServiceContext, idOrUid: string): Promise<void> {
   const app = await requireApplication(ctx.db, idOrUid);
   await store.deleteApplication(ctx.db, app.id as AppId, ctx.clock());
-  invalidateDeliveryTarget();
 }
 
 export function listApplications(

@@ -1,4 +1,5 @@
 import type { AppId } from '../core/ids.js';
+import { invalidateDeliveryTarget } from './endpoint-health.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
 import type { Sql } from './sql.js';
@@ -102,6 +103,7 @@ export async function deleteInternalApplication(sql: Sql, key: string, now: numb
     'UPDATE applications SET deleted_at = ?, uid = NULL, updated_at = ? WHERE uid = ? AND internal = 1',
     [now, now, key],
   );
+  invalidateDeliveryTarget();
 }
 
 export async function updateApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
@@ -109,6 +111,7 @@ export async function updateApplication(sql: Sql, app: ApplicationRecord): Promi
     'UPDATE applications SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ?',
     [app.uid, app.name, app.throttleRate, toJson(app.metadata), app.updatedAt, app.id],
   );
+  invalidateDeliveryTarget(); // its throttleRate is part of every endpoint's delivery target
 }
 
 /** Soft delete: the row stays for the attempt history; its uid is freed for reuse. */
@@ -118,6 +121,7 @@ export async function deleteApplication(sql: Sql, id: AppId, now: number): Promi
     now,
     id,
   ]);
+  invalidateDeliveryTarget();
 }
 
 export async function listApplications(

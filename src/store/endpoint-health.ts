@@ -102,7 +102,7 @@ async function readTarget(
 // The delivery-target cache: the engine reads an endpoint's target (two queries and an AES-GCM
 // open of its secrets and headers) once per endpoint and `TARGET_TTL_MS`, not once per attempt.
 // Every write through this process's store (src/store/endpoints.ts, `recordEndpointOutcome`,
-// application changes through the service) drops the entry at once; a change made by another
+// src/store/applications.ts) drops the entry at once; a change made by another
 // process (or by SQL outside the store) is seen within `TARGET_TTL_MS`.
 
 /** How long a cached delivery target is used before it is read again (real time). */
