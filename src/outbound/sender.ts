@@ -3,10 +3,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, errors, request } from 'undici';
 import { type AllowList, checkAddress, checkDestination } from './ssrf.js';
-import type { SendResult } from './transports/types.js';
-
-/** What the engine keeps of one attempt (defined with the transports; kept here for imports). */
-export type { SendResult } from './transports/types.js';
+import { refusedOutcome, type SendResult } from './transports/types.js';
 
 export interface SenderOptions {
   allowList: AllowList;
@@ -80,7 +77,7 @@ export class WebhookSender {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const refusal = this.checkUrl(url);
-    if (refusal !== null) return refused(refusal, elapsed());
+    if (refusal !== null) return { ...refusedOutcome(refusal), durationMs: elapsed() };
     try {
       const response = await request(url, {
         method: 'POST',
@@ -113,7 +110,8 @@ export class WebhookSender {
       };
     } catch (error) {
       const cause = unwrap(error);
-      if (cause instanceof RefusedError) return refused(cause.message, elapsed());
+      if (cause instanceof RefusedError)
+        return { ...refusedOutcome(cause.message), durationMs: elapsed() };
       const timedOut =
         cause instanceof errors.HeadersTimeoutError ||
         cause instanceof errors.BodyTimeoutError ||
@@ -159,15 +157,6 @@ const CHECKED_URLS_MAX = 10_000;
 
 class RefusedError extends Error {
   override name = 'RefusedError';
-}
-
-function refused(reason: string, durationMs: number): SendResult {
-  return {
-    outcome: { kind: 'refused', message: reason },
-    response: reason,
-    statusCode: 0,
-    durationMs,
-  };
 }
 
 function unwrap(error: unknown): unknown {
