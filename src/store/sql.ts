@@ -21,8 +21,10 @@ export interface Database extends Sql {
   /**
    * Group commit: `fn` joins the writes queued in the same turn of the event loop (under
    * load, the same few milliseconds) and all of them are committed by one transaction (one
-   * fsync). When several share it, each runs in a savepoint of its own, so one that throws is
-   * rolled back alone and the others still commit. Resolves after COMMIT.
+   * fsync). One that throws is rolled back alone and the others still commit: the group is
+   * then run again with each item in a savepoint of its own, so `fn` may run twice and must
+   * have no effect outside `tx` that a second run would repeat. Resolves once the writes are
+   * durable.
    */
   batch<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */
@@ -90,6 +92,11 @@ export class GroupCommit {
      * items is one round trip instead of two.
      */
     private readonly multiStatement = false,
+    /**
+     * When the driver's COMMIT does not itself make the writes durable: resolves once they
+     * are. Items are answered after it, while the next transaction already runs.
+     */
+    private readonly durable?: () => Promise<void>,
   ) {}
 
   private async control(tx: Sql, statements: string[]): Promise<void> {
@@ -132,47 +139,71 @@ export class GroupCommit {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       if (this.queue.length === 0) this.scheduled = false;
-      const outcomes: { ok: boolean; value: unknown }[] = [];
+      let outcomes: { ok: boolean; value: unknown }[];
       try {
-        await this.transaction(async (tx) => {
-          // One item alone needs no savepoint: if it throws, the transaction rolls back, which
-          // is the same thing. Otherwise each item runs in a savepoint of its own; the one
-          // open after the last item is committed with the transaction (no RELEASE needed).
-          const single = batch.length === 1;
-          for (let index = 0; index < batch.length; index++) {
-            const item = batch[index];
-            if (!single) {
+        // Optimistically, all items in one plain transaction: a savepoint pair per item costs
+        // two statements, and items almost never throw.
+        outcomes = await this.transaction(async (tx) => {
+          const values: { ok: boolean; value: unknown }[] = [];
+          for (const item of batch) values.push({ ok: true, value: await item.fn(tx) });
+          return values;
+        });
+      } catch (error) {
+        if (batch.length === 1) {
+          // A lone item's own error (its transaction rolled back), or COMMIT failed.
+          batch[0].reject(error);
+          this.noteEnd(1);
+          continue;
+        }
+        // One item threw, so the whole transaction rolled back: run the group again with
+        // each item in a savepoint of its own, so only the one that throws is lost.
+        try {
+          outcomes = await this.transaction(async (tx) => {
+            const values: { ok: boolean; value: unknown }[] = [];
+            for (let index = 0; index < batch.length; index++) {
               await this.control(
                 tx,
                 index === 0
                   ? ['SAVEPOINT group_item']
                   : ['RELEASE SAVEPOINT group_item', 'SAVEPOINT group_item'],
               );
+              try {
+                values.push({ ok: true, value: await batch[index].fn(tx) });
+              } catch (itemError) {
+                await tx.run('ROLLBACK TO SAVEPOINT group_item');
+                values.push({ ok: false, value: itemError });
+              }
             }
-            try {
-              outcomes.push({ ok: true, value: await item.fn(tx) });
-            } catch (error) {
-              if (single) throw error;
-              await tx.run('ROLLBACK TO SAVEPOINT group_item');
-              outcomes.push({ ok: false, value: error });
-            }
-          }
-        });
-      } catch (error) {
-        // A lone item's own error (its transaction rolled back), or COMMIT failed for all.
-        for (const item of batch) item.reject(error);
-        continue;
-      } finally {
-        this.lastSize = batch.length;
-        this.lastEnd = performance.now();
+            return values;
+          });
+        } catch (commitError) {
+          // COMMIT failed for all.
+          for (const item of batch) item.reject(commitError);
+          this.noteEnd(batch.length);
+          continue;
+        }
       }
-      batch.forEach((item, index) => {
-        const outcome = outcomes[index];
-        if (outcome.ok) item.resolve(outcome.value);
-        else item.reject(outcome.value);
-      });
+      this.noteEnd(batch.length);
+      const settle = () =>
+        batch.forEach((item, index) => {
+          const outcome = outcomes[index];
+          if (outcome.ok) item.resolve(outcome.value);
+          else item.reject(outcome.value);
+        });
+      if (this.durable === undefined) settle();
+      else {
+        this.durable().then(settle, (error: unknown) => {
+          // Not known to be on disk: nobody may be told it is.
+          for (const item of batch) item.reject(error);
+        });
+      }
     }
     this.scheduled = false;
+  }
+
+  private noteEnd(size: number): void {
+    this.lastSize = size;
+    this.lastEnd = performance.now();
   }
 
   /** Resolves once everything submitted so far is committed (used at shutdown). */

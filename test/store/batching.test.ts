@@ -7,6 +7,7 @@ import { type DeliveryId, type MessageId, newId } from '../../src/core/ids.js';
 import { type Database, UniqueViolation } from '../../src/store/sql.js';
 import { SqliteDatabase, STATEMENT_CACHE_MAX } from '../../src/store/sqlite/driver.js';
 import { backends, openTestDatabase } from '../helpers/backends.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('SQLite prepared statement cache', () => {
   let dir: string;
@@ -39,6 +40,32 @@ describe('SQLite prepared statement cache', () => {
 });
 
 describe('SQLite WAL checkpoints', () => {
+  it("copies the WAL into the database on a thread of its own, not in the writer's COMMIT", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ckpt-'));
+    const path = join(dir, 'ckpt.db');
+    try {
+      const db = new SqliteDatabase(path);
+      try {
+        await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+        const body = 'y'.repeat(4000);
+        // ~2 MB: below SQLite's own auto-checkpoint (1 000 pages), so only the thread copies it.
+        await Promise.all(
+          Array.from({ length: 500 }, () =>
+            db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
+          ),
+        );
+        await waitFor('the checkpointer to fill the database file', () =>
+          statSync(path).size >= 2_000_000 ? true : undefined,
+        );
+        assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 500);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps the WAL bounded under sustained writes, and loses nothing across close', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-wal-'));
     const path = join(dir, 'wal.db');

@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } from '../sql.js';
+import { Checkpointer } from './checkpointer.js';
 
 type Statement = BetterSqlite3.Statement<SqlValue[]>;
 
@@ -9,9 +10,24 @@ type Statement = BetterSqlite3.Statement<SqlValue[]>;
 export const STATEMENT_CACHE_MAX = 256;
 
 /**
+ * Past this many frames in the WAL (~16 MB), the writer waits for the checkpointer to catch up
+ * before its next transaction, so the WAL restarts instead of growing without end.
+ */
+const WAL_RESTART_FRAMES = 4096;
+
+/**
  * SQLite through better-sqlite3: one connection in WAL mode. Its calls are synchronous, so the
  * only thing to guard is a transaction whose callback awaits: while one is open, every other
  * caller waits on `lock` instead of slipping statements into it.
+ *
+ * Durability without blocking the event loop: a file database's connection commits with
+ * `synchronous = OFF` (COMMIT only writes the WAL) and never checkpoints; the WAL is then
+ * fsynced on libuv's thread pool (one fsync at a time, covering every commit before it), and
+ * a write resolves only after that. Checkpoints run on a thread of their own
+ * (`Checkpointer`), which syncs the WAL before copying it and the database after. So a
+ * resolved write survives power loss exactly as with `synchronous = FULL`, while the event
+ * loop goes on serving requests during the fsyncs. (A committed write is visible to readers
+ * of this process a moment before it is durable; nothing is acknowledged before it is.)
  */
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
@@ -21,22 +37,95 @@ export class SqliteDatabase implements Database {
   private lock: Promise<void> | undefined;
   private readonly group: GroupCommit;
   private readonly direct: Sql;
+  /** Set for a file database while the checkpointer thread runs (see the class comment). */
+  private checkpointer: Checkpointer | undefined;
+  /** FULL: writes resolve after the WAL fsync; NORMAL: after COMMIT. */
+  private readonly syncEachCommit: boolean;
+  private walFd: number | undefined;
+  private syncing: Promise<void> | undefined;
+  private syncQueued: Promise<void> | undefined;
 
-  constructor(path: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+  constructor(
+    private readonly path: string,
+    options: { synchronous?: 'FULL' | 'NORMAL' } = {},
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new BetterSqlite3(path);
     this.db.pragma('journal_mode = WAL');
-    // FULL: a COMMIT is on disk before we answer 2xx; group commit keeps that affordable.
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    const synchronous = options.synchronous ?? 'FULL';
+    this.syncEachCommit = synchronous === 'FULL' && path !== ':memory:';
+    if (path === ':memory:') this.db.pragma(`synchronous = ${synchronous}`);
+    else this.startCheckpointer(synchronous);
     this.direct = {
       dialect: 'sqlite',
       all: async <T>(sql: string, params: readonly SqlValue[] = []) => this.allNow<T>(sql, params),
       get: async <T>(sql: string, params: readonly SqlValue[] = []) => this.getNow<T>(sql, params),
       run: async (sql: string, params: readonly SqlValue[] = []) => this.runNow(sql, params),
     };
-    this.group = new GroupCommit((fn) => this.transaction(fn));
+    this.group = new GroupCommit(
+      (fn) => this.commit(fn),
+      512,
+      false,
+      this.syncEachCommit ? () => this.durable() : undefined,
+    );
+  }
+
+  private startCheckpointer(synchronous: 'FULL' | 'NORMAL'): void {
+    this.db.pragma('synchronous = OFF');
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Checkpointer(this.path, (error) => {
+      // Without the thread, back to SQLite's own way: sync and checkpoint in COMMIT.
+      process.emitWarning(`SQLite checkpointer stopped (${error.message}); checkpointing inline`);
+      this.checkpointer = undefined;
+      this.db.pragma(`synchronous = ${synchronous}`);
+      this.db.pragma('wal_autocheckpoint = 1000');
+    });
+  }
+
+  /**
+   * Resolves once everything committed so far is on disk: one fsync of the WAL on the thread
+   * pool at a time; callers arriving while one runs share the next.
+   */
+  private durable(): Promise<void> {
+    if (this.syncing === undefined) {
+      const running = this.fsyncWal().finally(() => {
+        this.syncing = undefined;
+      });
+      this.syncing = running;
+      return running;
+    }
+    if (this.syncQueued === undefined) {
+      this.syncQueued = this.syncing.then(
+        () => {
+          this.syncQueued = undefined;
+          return this.durable();
+        },
+        () => {
+          this.syncQueued = undefined;
+          return this.durable();
+        },
+      );
+    }
+    return this.syncQueued;
+  }
+
+  private fsyncWal(): Promise<void> {
+    if (this.walFd === undefined) {
+      try {
+        // The connection keeps the WAL file (it is removed only when the last one closes).
+        this.walFd = openSync(`${this.path}-wal`, 'r');
+      } catch (error) {
+        // No WAL yet: nothing has been written to sync.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve();
+        return Promise.reject(error);
+      }
+    }
+    const fd = this.walFd;
+    return new Promise((resolve, reject) => {
+      fsync(fd, (error) => (error ? reject(error) : resolve()));
+    });
   }
 
   /**
@@ -98,23 +187,46 @@ export class SqliteDatabase implements Database {
     while (this.lock) await this.lock;
   }
 
+  /** A statement outside a transaction that writes is its own commit: it waits for the fsync. */
+  private async afterAutocommit(sql: string): Promise<void> {
+    if (this.syncEachCommit && !this.prepare(sql).readonly) await this.durable();
+  }
+
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     if (this.lock) await this.waitForLock();
-    return this.allNow<T>(sql, params);
+    const rows = this.allNow<T>(sql, params);
+    await this.afterAutocommit(sql);
+    return rows;
   }
 
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
     if (this.lock) await this.waitForLock();
-    return this.getNow<T>(sql, params);
+    const row = this.getNow<T>(sql, params);
+    await this.afterAutocommit(sql);
+    return row;
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     if (this.lock) await this.waitForLock();
-    return this.runNow(sql, params);
+    const changes = this.runNow(sql, params);
+    if (changes > 0) await this.afterAutocommit(sql);
+    return changes;
   }
 
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const result = await this.commit(fn);
+    if (this.syncEachCommit) await this.durable();
+    return result;
+  }
+
+  /** A transaction up to its COMMIT (durability is the caller's: `transaction`, the group). */
+  private async commit<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     await this.waitForLock();
+    const checkpointer = this.checkpointer;
+    if (checkpointer !== undefined && checkpointer.walFrames >= WAL_RESTART_FRAMES) {
+      await checkpointer.restart();
+      await this.waitForLock();
+    }
     let release = () => {};
     this.lock = new Promise<void>((resolve) => {
       release = resolve;
@@ -142,11 +254,21 @@ export class SqliteDatabase implements Database {
   async exec(script: string): Promise<void> {
     await this.waitForLock();
     this.db.exec(script);
+    if (this.syncEachCommit) await this.durable();
   }
 
   async close(): Promise<void> {
     await this.group.drain();
     await this.waitForLock();
+    await this.syncQueued?.catch(() => {});
+    await this.syncing?.catch(() => {});
+    if (this.checkpointer !== undefined) {
+      await this.checkpointer.close();
+      this.checkpointer = undefined;
+    }
+    // The last connection's close checkpoints and removes the WAL: with syncs, this time.
+    if (this.path !== ':memory:') this.db.pragma('synchronous = FULL');
     this.db.close();
+    if (this.walFd !== undefined) closeSync(this.walFd);
   }
 }
