@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hash as digestOf, timingSafeEqual } from 'node:crypto';
 import type { VerifyResult } from './types.js';
 
 /** Shared building blocks of provider verifiers. Pure. */
@@ -19,8 +19,9 @@ export function hash(algorithm: Digest, data: string | Buffer): Buffer {
  * neither the length nor the position of the first difference leaks through timing.
  */
 export function safeEqual(expected: string | Buffer, received: string | Buffer): boolean {
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(received).digest();
+  // One-shot digests: no Hash object per side (this runs for every verified webhook).
+  const a = digestOf('sha256', expected, 'buffer');
+  const b = digestOf('sha256', received, 'buffer');
   return timingSafeEqual(a, b) && Buffer.byteLength(expected) === Buffer.byteLength(received);
 }
 
