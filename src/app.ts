@@ -97,6 +97,7 @@ export async function startSwitchboard(
       ...options.dispatcher,
     });
     const running = dispatcher;
+    ctx.handoff = dispatcher;
     metrics.gauge(
       'switchboard_endpoint_breakers',
       'Per-endpoint circuit breakers of this worker, by state',

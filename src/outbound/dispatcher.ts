@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type AttemptId, newId } from '../core/ids.js';
-import type { ServiceContext } from '../platform/context.js';
+import type { DeliveryHandoff, DeliveryLease, ServiceContext } from '../platform/context.js';
 import type { Metrics } from '../platform/metrics.js';
 import type { QueueSignal } from '../platform/queue-signal.js';
 import { type AttemptRecord, insertAttempt, insertAttempts } from '../store/attempts.js';
@@ -52,7 +52,7 @@ export interface DispatcherOptions {
  * when its outcome is committed, and a claim expires if we die, so every accepted message is
  * delivered at least once across crashes.
  */
-export class Dispatcher {
+export class Dispatcher implements DeliveryHandoff {
   readonly workerId = `wk_${randomBytes(6).toString('hex')}`;
   private readonly batchSize: number;
   private readonly concurrency: number;
@@ -63,6 +63,8 @@ export class Dispatcher {
   private readonly breakers = new CircuitBreakers();
   private readonly limiter = new RateLimiter();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Slots promised to deliveries being written (see `reserve`). */
+  private reserved = 0;
   /** The loop waits for this many free slots before it claims again (bigger, fewer claims). */
   private readonly refillAt: number;
   /** Resolves the loop's wait for free slots. */
@@ -121,7 +123,7 @@ export class Dispatcher {
   private async loop(): Promise<void> {
     while (this.running) {
       try {
-        const free = this.concurrency - this.inFlight.size;
+        const free = this.concurrency - this.inFlight.size - this.reserved;
         // Busy: wait until a whole batch can be claimed, rather than claiming one or two rows
         // (a write transaction each) every time an attempt finishes.
         if (free < this.refillAt && this.inFlight.size > 0) {
@@ -159,6 +161,27 @@ export class Dispatcher {
         await this.signal.wait(this.idlePollMs);
       }
     }
+  }
+
+  reserve(count: number, now: number): DeliveryLease | undefined {
+    if (!this.running || this.inFlight.size + this.reserved + count > this.concurrency) {
+      return undefined;
+    }
+    this.reserved += count;
+    return { worker: this.workerId, until: now + this.leaseMs, count };
+  }
+
+  deliver(
+    lease: DeliveryLease,
+    deliveries: readonly DeliveryRecord[],
+    message: MessageRecord,
+  ): void {
+    this.reserved -= lease.count;
+    for (const delivery of deliveries) this.track(delivery, message);
+  }
+
+  release(lease: DeliveryLease): void {
+    this.reserved -= lease.count;
   }
 
   /**
@@ -201,7 +224,9 @@ export class Dispatcher {
     this.inFlight.add(tracked);
     tracked.finally(() => {
       this.inFlight.delete(tracked);
-      if (this.concurrency - this.inFlight.size >= this.refillAt) this.wakeForSlots();
+      if (this.concurrency - this.inFlight.size - this.reserved >= this.refillAt) {
+        this.wakeForSlots();
+      }
     });
   }
 

@@ -8,7 +8,7 @@ import {
   idTimestampMs,
   newId,
 } from '../core/ids.js';
-import type { ServiceContext } from '../platform/context.js';
+import type { DeliveryLease, ServiceContext } from '../platform/context.js';
 import type { ApplicationRecord } from '../store/applications.js';
 import { findApplication } from '../store/applications.js';
 import {
@@ -151,47 +151,65 @@ export async function createMessage(
       : (input.payloadRetentionPeriod ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
   const payloadText = raw ?? JSON.stringify(input.payload);
   const messageId = newId('message', now);
+  // Due now and this process delivers: written already claimed, handed over after COMMIT.
+  const lease =
+    endpointIds.length > 0 && dueAt <= now
+      ? ctx.handoff?.reserve(endpointIds.length, now)
+      : undefined;
+  let deliveries: DeliveryRecord[] = [];
 
-  const message = await ctx.db.batch(async (tx) => {
-    let appId: AppId;
-    if (app) appId = app.id;
-    else if (implicit) {
-      // Created in the same transaction; a concurrent create of the same uid is reused.
-      appId = (await createApplication(ctx, implicit, { getIfExists: true, sql: tx })).app.id;
-    } else throw new NotFoundError('Application not found');
-    const record: MessageRecord = {
-      id: messageId,
-      appId,
-      eventId: input.eventId ?? null,
-      eventType: input.eventType,
-      payload: payloadText,
-      channels,
-      tags: input.tags ?? null,
-      createdAt: now,
-      payloadExpiresAt: now + retentionMs,
-    };
-    try {
-      await store.insertMessage(tx, record);
-    } catch (error) {
-      if (error instanceof UniqueViolation) throw new ConflictError();
+  const message = await ctx.db
+    .batch(async (tx) => {
+      let appId: AppId;
+      if (app) appId = app.id;
+      else if (implicit) {
+        // Created in the same transaction; a concurrent create of the same uid is reused.
+        appId = (await createApplication(ctx, implicit, { getIfExists: true, sql: tx })).app.id;
+      } else throw new NotFoundError('Application not found');
+      const record: MessageRecord = {
+        id: messageId,
+        appId,
+        eventId: input.eventId ?? null,
+        eventType: input.eventType,
+        payload: payloadText,
+        channels,
+        tags: input.tags ?? null,
+        createdAt: now,
+        payloadExpiresAt: now + retentionMs,
+      };
+      try {
+        await store.insertMessage(tx, record);
+      } catch (error) {
+        if (error instanceof UniqueViolation) throw new ConflictError();
+        throw error;
+      }
+      if (endpointIds.length > 0) {
+        deliveries = newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now);
+        if (lease) for (const delivery of deliveries) leased(delivery, lease);
+        await insertDeliveries(tx, deliveries);
+      }
+      return record;
+    })
+    .catch((error: unknown) => {
+      if (lease) ctx.handoff?.release(lease);
       throw error;
-    }
-    if (endpointIds.length > 0) {
-      await insertDeliveries(
-        tx,
-        newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now),
-      );
-    }
-    return record;
-  });
+    });
+  if (lease) ctx.handoff?.deliver(lease, deliveries, message);
   // Also for a later due time: an idle worker then shortens its sleep to it.
-  if (endpointIds.length > 0) ctx.queue.notify();
+  else if (endpointIds.length > 0) ctx.queue.notify();
   return {
     message,
     payload: raw === undefined ? input.payload : payloadValue(raw),
     deliverAt,
     deliveries: endpointIds.length,
   };
+}
+
+/** A new delivery as the claim of `lease` would leave it. */
+function leased(delivery: DeliveryRecord, lease: DeliveryLease): void {
+  delivery.leasedBy = lease.worker;
+  delivery.leaseUntil = lease.until;
+  delivery.nextAttemptAt = lease.until;
 }
 
 export function newDeliveries(
