@@ -39,15 +39,16 @@ async function heldReceiver(): Promise<HeldReceiver> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const release = () => {
+    released = true;
+    for (const answer of held.splice(0)) answer();
+  };
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
-    release() {
-      released = true;
-      for (const answer of held.splice(0)) answer();
-    },
+    release,
     async close() {
-      this.release();
+      release();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

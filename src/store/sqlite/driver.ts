@@ -1,4 +1,4 @@
-import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } from '../sql.js';
@@ -85,8 +85,9 @@ export class SqliteDatabase implements Database {
   }
 
   /**
-   * Resolves once everything committed so far is on disk: one fsync of the WAL on the thread
-   * pool at a time; callers arriving while one runs share the next.
+   * Resolves once everything committed so far is on disk: one fdatasync of the WAL on the
+   * thread pool at a time (as SQLite itself syncs on Linux); callers arriving while one runs
+   * share the next.
    */
   private durable(): Promise<void> {
     if (this.syncing === undefined) {
@@ -124,7 +125,7 @@ export class SqliteDatabase implements Database {
     }
     const fd = this.walFd;
     return new Promise((resolve, reject) => {
-      fsync(fd, (error) => (error ? reject(error) : resolve()));
+      fdatasync(fd, (error) => (error ? reject(error) : resolve()));
     });
   }
 
