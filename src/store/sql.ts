@@ -78,7 +78,8 @@ interface Queued {
 export class GroupCommit {
   private queue: Queued[] = [];
   private scheduled = false;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Transactions under way (at most `parallel`). */
+  private active = 0;
   /** Items in the last transaction, and when it ended (performance.now()). */
   private lastSize = 0;
   private lastEnd = Number.NEGATIVE_INFINITY;
@@ -97,6 +98,12 @@ export class GroupCommit {
      * are. Items are answered after it, while the next transaction already runs.
      */
     private readonly durable?: () => Promise<void>,
+    /**
+     * Group transactions that may run at once. SQLite has one writer: 1. On PostgreSQL each
+     * statement is a round trip, so one transaction at a time leaves the server idle between
+     * them; several, on connections of the pool, overlap those waits.
+     */
+    private readonly parallel = 1,
   ) {}
 
   private async control(tx: Sql, statements: string[]): Promise<void> {
@@ -110,7 +117,8 @@ export class GroupCommit {
       if (!this.scheduled) {
         this.scheduled = true;
         const start = () => {
-          this.flushing = this.flushing.then(() => this.flush());
+          this.scheduled = false;
+          this.launch();
         };
         // Busy (the last commit was a big one, moments ago): keep collecting, one turn of the
         // event loop at a time, for as long as each turn brings more work and at most
@@ -135,10 +143,19 @@ export class GroupCommit {
     });
   }
 
+  /** One more transaction loop, unless `parallel` run already (one of them takes the items). */
+  private launch(): void {
+    if (this.queue.length === 0 || this.active >= this.parallel) return;
+    this.active++;
+    this.flush().finally(() => {
+      this.active--;
+      this.launch();
+    });
+  }
+
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
-      if (this.queue.length === 0) this.scheduled = false;
       let outcomes: { ok: boolean; value: unknown }[];
       try {
         // Optimistically, all items in one plain transaction: a savepoint pair per item costs
@@ -198,7 +215,6 @@ export class GroupCommit {
         });
       }
     }
-    this.scheduled = false;
   }
 
   private noteEnd(size: number): void {
@@ -208,10 +224,8 @@ export class GroupCommit {
 
   /** Resolves once everything submitted so far is committed (used at shutdown). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.scheduled) {
+    while (this.queue.length > 0 || this.scheduled || this.active > 0) {
       await new Promise((resolve) => setImmediate(resolve));
-      await this.flushing;
     }
-    await this.flushing;
   }
 }

@@ -108,6 +108,39 @@ for (const backend of await backends()) {
     });
     after(() => cleanup());
 
+    it(
+      backend === 'postgres'
+        ? 'runs group transactions side by side on PostgreSQL (each statement is a round trip)'
+        : 'runs one group transaction at a time on SQLite (one writer)',
+      async () => {
+        let markA: () => void = () => {};
+        const aStarted = new Promise<void>((resolve) => {
+          markA = resolve;
+        });
+        let markB: () => void = () => {};
+        const bStarted = new Promise<boolean>((resolve) => {
+          markB = () => resolve(true);
+        });
+        // A holds its transaction open until B has started (or 1.5 s): B, submitted while A
+        // runs, can only start in a transaction of its own, beside A's.
+        const a = db.batch(async (tx) => {
+          await tx.get('SELECT 1 AS one');
+          markA();
+          return Promise.race([
+            bStarted,
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_500)),
+          ]);
+        });
+        await aStarted;
+        const b = db.batch(async (tx) => {
+          markB();
+          return (await tx.get<{ one: number }>('SELECT 1 AS one'))?.one;
+        });
+        assert.equal(await a, backend === 'postgres', 'B started while A was open');
+        assert.equal(await b, 1);
+      },
+    );
+
     it('a lone batch that throws writes nothing and rejects with its error', async () => {
       await assert.rejects(
         db.batch(async (tx) => {

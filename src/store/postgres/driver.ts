@@ -57,6 +57,9 @@ function executor(client: pg.Pool | pg.PoolClient): Sql {
   };
 }
 
+/** Group-commit transactions in flight at once (see `GroupCommit`'s `parallel`). */
+const GROUP_TRANSACTIONS = 4;
+
 export class PostgresDatabase implements Database {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
@@ -68,7 +71,15 @@ export class PostgresDatabase implements Database {
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
     this.direct = executor(this.pool);
-    this.group = new GroupCommit((fn) => this.transaction(fn), 512, true);
+    // Up to four group transactions at once, on four of the pool's connections: the rest
+    // stay for reads, claims' neighbours and `transaction` callers.
+    this.group = new GroupCommit(
+      (fn) => this.transaction(fn),
+      512,
+      true,
+      undefined,
+      Math.max(1, Math.min(GROUP_TRANSACTIONS, (options.max ?? 10) - 2)),
+    );
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
