@@ -63,6 +63,8 @@ export async function startSwitchboard(
     config.configFile && config.role !== 'worker' ? parseConfigFile(config.configFile) : undefined;
   const db = await openDatabase(config.databaseUrl, {
     sqliteSynchronous: config.sqliteSynchronous,
+    // PostgreSQL: a delivery-only process keeps one group transaction at a time (see the driver).
+    groupTransactions: config.role === 'worker' ? 1 : undefined,
   });
   const box = new SecretBox(loadOrCreateMasterKey(config.masterKey, config.dataDir));
   const queue = new QueueSignal();

@@ -7,7 +7,7 @@ import { SqliteDatabase } from './sqlite/driver.js';
 /** Opens the database named by `DATABASE_URL` and brings its schema up to date. */
 export async function openDatabase(
   url: string,
-  options: { sqliteSynchronous?: 'FULL' | 'NORMAL' } = {},
+  options: { sqliteSynchronous?: 'FULL' | 'NORMAL'; groupTransactions?: number } = {},
 ): Promise<Database> {
   const db: Database = url.startsWith('sqlite:')
     ? new SqliteDatabase(
@@ -16,7 +16,7 @@ export async function openDatabase(
           : resolve(url.slice('sqlite:'.length)),
         { synchronous: options.sqliteSynchronous },
       )
-    : new PostgresDatabase(url);
+    : new PostgresDatabase(url, { groupTransactions: options.groupTransactions });
   try {
     await migrate(db);
   } catch (error) {

@@ -66,19 +66,33 @@ export class PostgresDatabase implements Database {
   private readonly direct: Sql;
   private readonly group: GroupCommit;
 
-  constructor(connectionString: string, options: { max?: number } = {}) {
+  constructor(
+    connectionString: string,
+    options: {
+      max?: number;
+      /**
+       * Group transactions in flight at once (default 4). A delivery-only worker process uses
+       * one: its transactions (claims, outcomes) touch the same rows and indexes, and measured
+       * ~10 % slower with four.
+       */
+      groupTransactions?: number;
+    } = {},
+  ) {
     this.pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
     this.direct = executor(this.pool);
-    // Up to four group transactions at once, on four of the pool's connections: the rest
-    // stay for reads, claims' neighbours and `transaction` callers.
+    // Several group transactions at once, each on a connection of the pool, leaving the rest
+    // for reads and `transaction` callers.
     this.group = new GroupCommit(
       (fn) => this.transaction(fn),
       512,
       true,
       undefined,
-      Math.max(1, Math.min(GROUP_TRANSACTIONS, (options.max ?? 10) - 2)),
+      Math.max(
+        1,
+        Math.min(options.groupTransactions ?? GROUP_TRANSACTIONS, (options.max ?? 10) - 2),
+      ),
     );
   }
 
