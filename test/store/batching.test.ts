@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { Worker } from 'node:worker_threads';
 import { type DeliveryId, type MessageId, newId } from '../../src/core/ids.js';
 import { type Database, UniqueViolation } from '../../src/store/sql.js';
 import { SqliteDatabase, STATEMENT_CACHE_MAX } from '../../src/store/sqlite/driver.js';
@@ -58,6 +59,38 @@ describe('SQLite WAL checkpoints', () => {
           statSync(path).size >= 2_000_000 ? true : undefined,
         );
         assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 500);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to checkpoints in COMMIT when the checkpointer thread dies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ckpt-fail-'));
+    const path = join(dir, 'fail.db');
+    try {
+      const db = new SqliteDatabase(path);
+      try {
+        await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+        // Reaching into the driver: the thread's death is not something the API can cause.
+        const internals = db as unknown as { checkpointer?: { worker: Worker } };
+        await internals.checkpointer?.worker.terminate();
+        await waitFor('the driver to notice', () => internals.checkpointer === undefined);
+        const body = 'z'.repeat(4000);
+        let largest = 0;
+        // ~20 MB: without any checkpoint the WAL would hold all of it.
+        for (let round = 0; round < 50; round++) {
+          await Promise.all(
+            Array.from({ length: 100 }, () =>
+              db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
+            ),
+          );
+          largest = Math.max(largest, statSync(`${path}-wal`).size);
+        }
+        assert.ok(largest < 12 * 1024 * 1024, `the WAL grew to ${largest} bytes`);
+        assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 5_000);
       } finally {
         await db.close();
       }

@@ -52,6 +52,7 @@ export class Checkpointer {
   private readonly worker: Worker;
   private waiters: ((pass: CheckpointPass | undefined) => void)[] = [];
   private failed = false;
+  private closing = false;
   /** Frames in the WAL at the last pass. */
   walFrames = 0;
 
@@ -80,6 +81,10 @@ export class Checkpointer {
       },
     );
     this.worker.on('error', (error) => this.fail(error));
+    // Exiting on its own (not asked to) is a failure too: nothing would answer `restart`.
+    this.worker.on('exit', (code) => {
+      if (!this.closing) this.fail(new Error(`checkpointer thread exited (${code})`));
+    });
   }
 
   get ok(): boolean {
@@ -114,6 +119,7 @@ export class Checkpointer {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.failed) {
       await this.worker.terminate();
       return;

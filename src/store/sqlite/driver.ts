@@ -76,6 +76,7 @@ export class SqliteDatabase implements Database {
     this.db.pragma('synchronous = OFF');
     this.db.pragma('wal_autocheckpoint = 0');
     this.checkpointer = new Checkpointer(this.path, (error) => {
+      if (!this.db.open) return;
       // Without the thread, back to SQLite's own way: sync and checkpoint in COMMIT.
       process.emitWarning(`SQLite checkpointer stopped (${error.message}); checkpointing inline`);
       this.checkpointer = undefined;
