@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Svix } from 'svix';
 import { spawnServer } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('platform', () => {
   let server: TestServer;
@@ -78,7 +79,12 @@ describe('process', () => {
     };
     try {
       const first = await spawnServer(env);
-      const token = /\n {2}(sb_[A-Za-z0-9_-]{43})\n/.exec(first.stdout())?.[1];
+      // Printed once the server is up, so just after the "listening" line it waits for.
+      const token = await waitFor(
+        'the printed key',
+        () => /\n {2}(sb_[A-Za-z0-9_-]{43})\n/.exec(first.stdout())?.[1],
+        10_000,
+      ).catch(() => undefined);
       assert.ok(token, `the key is printed:\n${first.stdout()}`);
       const svix = new Svix(token, { serverUrl: first.url });
       const app = await svix.application.create({ name: 'first' });
