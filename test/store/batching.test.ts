@@ -41,94 +41,72 @@ describe('SQLite prepared statement cache', () => {
 });
 
 describe('SQLite WAL checkpoints', () => {
-  it("copies the WAL into the database on a thread of its own, not in the writer's COMMIT", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ckpt-'));
-    const path = join(dir, 'ckpt.db');
-    try {
-      const db = new SqliteDatabase(path);
-      try {
-        await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-        const body = 'y'.repeat(4000);
-        // ~2 MB: below SQLite's own auto-checkpoint (1 000 pages), so only the thread copies it.
-        await Promise.all(
-          Array.from({ length: 500 }, () =>
-            db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
-          ),
-        );
-        await waitFor('the checkpointer to fill the database file', () =>
-          statSync(path).size >= 2_000_000 ? true : undefined,
-        );
-        assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 500);
-      } finally {
-        await db.close();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('falls back to checkpoints in COMMIT when the checkpointer thread dies', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'switchboard-ckpt-fail-'));
-    const path = join(dir, 'fail.db');
-    try {
-      const db = new SqliteDatabase(path);
-      try {
-        await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-        // Reaching into the driver: the thread's death is not something the API can cause.
-        const internals = db as unknown as { checkpointer?: { worker: Worker } };
-        await internals.checkpointer?.worker.terminate();
-        await waitFor('the driver to notice', () => internals.checkpointer === undefined);
-        const body = 'z'.repeat(4000);
-        let largest = 0;
-        // ~20 MB: without any checkpoint the WAL would hold all of it.
-        for (let round = 0; round < 50; round++) {
-          await Promise.all(
-            Array.from({ length: 100 }, () =>
-              db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
-            ),
-          );
-          largest = Math.max(largest, statSync(`${path}-wal`).size);
-        }
-        assert.ok(largest < 12 * 1024 * 1024, `the WAL grew to ${largest} bytes`);
-        assert.equal((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 5_000);
-      } finally {
-        await db.close();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('keeps the WAL bounded under sustained writes, and loses nothing across close', async () => {
+  /** A fresh SQLite file with a table `t (id, body)`, removed afterwards. */
+  async function withTable(use: (db: SqliteDatabase, path: string) => Promise<void>) {
     const dir = mkdtempSync(join(tmpdir(), 'switchboard-wal-'));
     const path = join(dir, 'wal.db');
-    const walSize = () => statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
+    const db = new SqliteDatabase(path);
     try {
-      const db = new SqliteDatabase(path);
       await db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
-      const body = 'x'.repeat(4000);
+      await use(db, path);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  /** `count` rows of ~4 KB through the group commit, all submitted at once. */
+  const insertRows = (db: SqliteDatabase, count: number) =>
+    Promise.all(
+      Array.from({ length: count }, () =>
+        db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', ['x'.repeat(4000)])),
+      ),
+    );
+  const rowCount = async (db: SqliteDatabase) =>
+    (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n;
+
+  it("copies the WAL into the database on a thread of its own, not in the writer's COMMIT", () =>
+    withTable(async (db, path) => {
+      // ~2 MB: below SQLite's own auto-checkpoint (1 000 pages), so only the thread copies it.
+      await insertRows(db, 500);
+      await waitFor('the checkpointer to fill the database file', () =>
+        statSync(path).size >= 2_000_000 ? true : undefined,
+      );
+      assert.equal(await rowCount(db), 500);
+    }));
+
+  it('falls back to checkpoints in COMMIT when the checkpointer thread dies', () =>
+    withTable(async (db, path) => {
+      // Reaching into the driver: the thread's death is not something the API can cause.
+      const internals = db as unknown as { checkpointer?: { worker: Worker } };
+      await internals.checkpointer?.worker.terminate();
+      await waitFor('the driver to notice', () => internals.checkpointer === undefined);
+      let largest = 0;
+      // ~20 MB: without any checkpoint the WAL would hold all of it.
+      for (let round = 0; round < 50; round++) {
+        await insertRows(db, 100);
+        largest = Math.max(largest, statSync(`${path}-wal`).size);
+      }
+      assert.ok(largest < 12 * 1024 * 1024, `the WAL grew to ${largest} bytes`);
+      assert.equal(await rowCount(db), 5_000);
+    }));
+
+  it('keeps the WAL bounded under sustained writes, and loses nothing across close', () =>
+    withTable(async (db, path) => {
       let largest = 0;
       // ~80 MB of WAL written without a pause: checkpoints must keep restarting it.
       for (let round = 0; round < 200; round++) {
-        await Promise.all(
-          Array.from({ length: 100 }, () =>
-            db.batch((tx) => tx.run('INSERT INTO t (body) VALUES (?)', [body])),
-          ),
-        );
-        largest = Math.max(largest, walSize());
+        await insertRows(db, 100);
+        largest = Math.max(largest, statSync(`${path}-wal`).size);
       }
       assert.ok(largest < 48 * 1024 * 1024, `the WAL grew to ${largest} bytes`);
       await db.close();
       const again = new SqliteDatabase(path);
       try {
-        assert.equal((await again.get<{ n: number }>('SELECT COUNT(*) AS n FROM t'))?.n, 20_000);
+        assert.equal(await rowCount(again), 20_000);
       } finally {
         await again.close();
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 for (const backend of await backends()) {

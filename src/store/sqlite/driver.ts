@@ -260,6 +260,7 @@ export class SqliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    if (!this.db.open) return;
     await this.group.drain();
     await this.waitForLock();
     await this.syncQueued?.catch(() => {});
