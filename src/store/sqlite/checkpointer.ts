@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
-/** What one `PRAGMA wal_checkpoint(PASSIVE)` reported: frames in the WAL, frames copied. */
+/** What one `PRAGMA wal_checkpoint(…)` reported: whether it was held back, frames in the WAL, frames copied. */
 export interface CheckpointPass {
   busy: number;
   log: number;
@@ -11,9 +11,10 @@ export interface CheckpointPass {
 /**
  * The worker's code, plain CommonJS (a worker started from a string needs no TypeScript
  * loader). It owns a second connection to the same file whose only job is to copy the WAL
- * into the database (`wal_checkpoint(PASSIVE)`: never waits for, nor blocks, the writer).
- * With `synchronous = FULL` on this connection, SQLite syncs the WAL before copying and the
- * database after, so the WAL can be restarted safely once everything has been copied.
+ * into the database: `wal_checkpoint(PASSIVE)` on a timer (never waits for, nor blocks, the
+ * writer) and `RESTART` when asked. With `synchronous = FULL` on this connection, SQLite syncs
+ * the WAL before copying and the database after, so the WAL can be restarted safely once
+ * everything has been copied.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -87,10 +88,6 @@ export class Checkpointer {
     });
   }
 
-  get ok(): boolean {
-    return !this.failed;
-  }
-
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = true;
@@ -101,9 +98,9 @@ export class Checkpointer {
   }
 
   /**
-   * A `wal_checkpoint(RESTART)` on the thread: it waits for the writer of the moment (another
-   * thread's) to commit, holds new writers back while it copies what is left, and then the
-   * next write restarts the WAL from its beginning. The caller writes nothing meanwhile.
+   * A `wal_checkpoint(RESTART)` on the thread: it waits for any other connection's write to
+   * commit, holds new writers back while it copies what is left, and then the next write
+   * restarts the WAL from its beginning. The caller writes nothing meanwhile.
    * Bounded by `restartTimeoutMs` (a reader of an old snapshot, e.g. another process, can
    * hold it back; the WAL then grows until the next try).
    */
