@@ -28,10 +28,11 @@ export interface Hook {
  * A node:http receiver on 127.0.0.1 that keeps every request's exact bytes and headers, for
  * checking what a forwarder sent byte for byte. Unlike `Receiver` (receiver.ts), which counts
  * webhook-ids and timing for delivery statistics, it answers each request with `answer(hit)`
- * (default: 204, no body).
+ * (default: 204, no body), which may hold it open by resolving later.
  */
 export async function startHook(
-  answer: (hit: Hit) => HookAnswer = () => ({ status: 204 }),
+  /** May resolve later: the request is held open until then. */
+  answer: (hit: Hit) => HookAnswer | Promise<HookAnswer> = () => ({ status: 204 }),
 ): Promise<Hook> {
   const hits: Hit[] = [];
   const server = createServer((req, res) => {
@@ -40,8 +41,10 @@ export async function startHook(
     req.on('end', () => {
       const hit = { path: req.url ?? '', headers: flat(req.headers), body: Buffer.concat(chunks) };
       hits.push(hit);
-      const { status, headers, body } = answer(hit);
-      res.writeHead(status, headers).end(body);
+      Promise.resolve(answer(hit)).then(
+        ({ status, headers, body }) => res.writeHead(status, headers).end(body),
+        () => res.destroy(),
+      );
     });
   });
   server.listen(0, '127.0.0.1');
