@@ -99,16 +99,13 @@ export class SqliteDatabase implements Database {
       return running;
     }
     if (this.syncQueued === undefined) {
-      this.syncQueued = this.syncing.then(
-        () => {
+      // After the running one, whether it succeeded or not (its own callers see its error).
+      this.syncQueued = this.syncing
+        .catch(() => {})
+        .then(() => {
           this.syncQueued = undefined;
           return this.durable();
-        },
-        () => {
-          this.syncQueued = undefined;
-          return this.durable();
-        },
-      );
+        });
     }
     return this.syncQueued;
   }
@@ -191,7 +188,11 @@ export class SqliteDatabase implements Database {
 
   /** A statement outside a transaction that writes is its own commit: it waits for the fsync. */
   private async afterAutocommit(sql: string): Promise<void> {
-    if (this.syncEachCommit && !this.prepare(sql).readonly) await this.durable();
+    // The statement has just run, so it is in the cache (a lookup, without `prepare`'s
+    // reorder); were it not, syncing is the safe side.
+    if (this.syncEachCommit && this.statements.get(sql)?.readonly !== true) {
+      await this.durable();
+    }
   }
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
