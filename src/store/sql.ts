@@ -22,9 +22,10 @@ export interface Database extends Sql {
    * Group commit: `fn` joins the writes queued in the same turn of the event loop (under
    * load, the same few milliseconds) and all of them are committed by one transaction (one
    * fsync). One that throws is rolled back alone and the others still commit: the group is
-   * then run again with each item in a savepoint of its own, so `fn` may run twice and must
-   * have no effect outside `tx` that a second run would repeat. Resolves once the writes are
-   * durable.
+   * then run again with each item in a savepoint of its own; a group the database aborts to
+   * break a deadlock is run again too (`TransientConflict`). So `fn` may run more than once and
+   * must have no effect outside `tx` that another run would repeat. Resolves once the writes
+   * are durable.
    */
   batch<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Runs a multi-statement script (migrations). */
@@ -57,6 +58,22 @@ const IN_LIST_MAX = 128;
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
 }
+
+/**
+ * The database aborted the transaction to break a deadlock or a serialization conflict
+ * (PostgreSQL 40P01, 40001): every lock it held is released, and the same work run again can
+ * succeed.
+ */
+export class TransientConflict extends Error {
+  override name = 'TransientConflict';
+}
+
+/**
+ * A group aborted by `TransientConflict` is run again this many times, after a short random
+ * pause (the other transaction of the deadlock finishes meanwhile).
+ */
+const CONFLICT_RETRIES = 5;
+const CONFLICT_PAUSE_MS = 5;
 
 /**
  * When the last group commit was big (`GROUP_BUSY_ITEMS` or more) and ended less than
@@ -160,7 +177,7 @@ export class GroupCommit {
       try {
         // Optimistically, all items in one plain transaction: a savepoint pair per item costs
         // two statements, and items almost never throw.
-        outcomes = await this.transaction(async (tx) => {
+        outcomes = await this.retryingConflicts(async (tx) => {
           const values: { ok: boolean; value: unknown }[] = [];
           for (const item of batch) values.push({ ok: true, value: await item.fn(tx) });
           return values;
@@ -175,7 +192,7 @@ export class GroupCommit {
         // One item threw, so the whole transaction rolled back: run the group again with
         // each item in a savepoint of its own, so only the one that throws is lost.
         try {
-          outcomes = await this.transaction(async (tx) => {
+          outcomes = await this.retryingConflicts(async (tx) => {
             const values: { ok: boolean; value: unknown }[] = [];
             for (let index = 0; index < batch.length; index++) {
               await this.control(
@@ -187,6 +204,9 @@ export class GroupCommit {
               try {
                 values.push({ ok: true, value: await batch[index].fn(tx) });
               } catch (itemError) {
+                // Not this item's fault: the locks of the items before it are part of the
+                // deadlock, so only running the whole group again resolves it.
+                if (itemError instanceof TransientConflict) throw itemError;
                 await tx.run('ROLLBACK TO SAVEPOINT group_item');
                 values.push({ ok: false, value: itemError });
               }
@@ -213,6 +233,20 @@ export class GroupCommit {
           // Not known to be on disk: nobody may be told it is.
           for (const item of batch) item.reject(error);
         });
+      }
+    }
+  }
+
+  /** `transaction(fn)`, run again when the database aborted it with a `TransientConflict`. */
+  private async retryingConflicts<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction(fn);
+      } catch (error) {
+        if (!(error instanceof TransientConflict) || attempt > CONFLICT_RETRIES) throw error;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.random() * CONFLICT_PAUSE_MS * attempt),
+        );
       }
     }
   }

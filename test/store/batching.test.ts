@@ -189,6 +189,59 @@ for (const backend of await backends()) {
       );
     });
 
+    if (backend === 'postgres') {
+      it('runs a group again when PostgreSQL aborts it to break a deadlock', async () => {
+        const LOCK = 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))';
+        const INSERT = 'INSERT INTO settings (key, value) VALUES (?, ?)';
+        let aHoldsFirst: () => void = () => {};
+        const aLocked = new Promise<void>((resolve) => {
+          aHoldsFirst = resolve;
+        });
+        let bHoldsSecond: () => void = () => {};
+        const bLocked = new Promise<void>((resolve) => {
+          bHoldsSecond = resolve;
+        });
+        const runs = { a: 0, b: 0 };
+        // Group A: an item that fails on its own (so A runs in savepoints), then one that
+        // locks "first" then "second". Group B, beside it, locks them in the opposite order
+        // once A holds "first": PostgreSQL aborts one of the two (40P01) after its
+        // deadlock_timeout. The aborted group must run again, not fail its items.
+        const failing = db.batch(async () => {
+          throw new Error('boom');
+        });
+        const a = db.batch(async (tx) => {
+          runs.a++;
+          await tx.get(LOCK, ['deadlock-first']);
+          if (runs.a === 1) {
+            aHoldsFirst();
+            await bLocked;
+          }
+          await tx.get(LOCK, ['deadlock-second']);
+          await tx.run(INSERT, ['deadlock-a', String(runs.a)]);
+          return 'a';
+        });
+        await aLocked;
+        const b = db.batch(async (tx) => {
+          runs.b++;
+          await tx.get(LOCK, ['deadlock-second']);
+          if (runs.b === 1) bHoldsSecond();
+          await tx.get(LOCK, ['deadlock-first']);
+          await tx.run(INSERT, ['deadlock-b', String(runs.b)]);
+          return 'b';
+        });
+        await assert.rejects(failing, /boom/);
+        assert.deepEqual(await Promise.all([a, b]), ['a', 'b']);
+        assert.ok(runs.a + runs.b >= 3, `one of the two ran again (${JSON.stringify(runs)})`);
+        const stored = await db.all<{ key: string }>(
+          "SELECT key FROM settings WHERE key LIKE 'deadlock-%' ORDER BY key",
+        );
+        assert.deepEqual(
+          stored.map((row) => row.key),
+          ['deadlock-a', 'deadlock-b'],
+        );
+      });
+    }
+
     it('reads and completes batches of any size with padded IN lists', async () => {
       const { getMessagesByIds, insertMessage } = await import('../../src/store/messages.js');
       const { insertDeliveries, completeDeliveries, claimDueDeliveries, findDelivery } =

@@ -1,5 +1,12 @@
 import pg from 'pg';
-import { type Database, GroupCommit, type Sql, type SqlValue, UniqueViolation } from '../sql.js';
+import {
+  type Database,
+  GroupCommit,
+  type Sql,
+  type SqlValue,
+  TransientConflict,
+  UniqueViolation,
+} from '../sql.js';
 
 /** `?` placeholders (our portable form) to PostgreSQL's `$1, $2, …`, memoised per statement. */
 const converted = new Map<string, string>();
@@ -22,8 +29,10 @@ const types = {
 };
 
 function rethrow(error: unknown): never {
-  if (error instanceof Error && (error as Error & { code?: string }).code === '23505') {
-    throw new UniqueViolation(error.message);
+  if (error instanceof Error) {
+    const code = (error as Error & { code?: string }).code;
+    if (code === '23505') throw new UniqueViolation(error.message);
+    if (code === '40P01' || code === '40001') throw new TransientConflict(error.message);
   }
   throw error;
 }
