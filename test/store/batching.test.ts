@@ -189,6 +189,54 @@ for (const backend of await backends()) {
       );
     });
 
+    it('transactions queued behind one another each commit or roll back alone, with no other write inside', async () => {
+      const INSERT = 'INSERT INTO settings (key, value) VALUES (?, ?)';
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+      // While the first transaction is open, three more and an autocommit write queue up
+      // behind it (SQLite: one connection, one transaction at a time). Each transaction must
+      // begin only after the one before it ended, and the write must not run inside the
+      // transaction that then rolls back.
+      const first = db.transaction(async (tx) => {
+        await tx.run(INSERT, ['queued-first', '1']);
+        await pause();
+        return 'first';
+      });
+      const failing = db.transaction(async (tx) => {
+        await tx.run(INSERT, ['queued-failing', '1']);
+        await pause();
+        throw new Error('rolled back');
+      });
+      const write = db.run(INSERT, ['queued-outside', '1']);
+      const more = [1, 2].map((i) =>
+        db.transaction(async (tx) => {
+          await tx.run(INSERT, [`queued-more-${i}`, '1']);
+          await pause();
+          return i;
+        }),
+      );
+      const [firstDone, failed, written, ...moreDone] = await Promise.allSettled([
+        first,
+        failing,
+        write,
+        ...more,
+      ]);
+      assert.deepEqual(firstDone, { status: 'fulfilled', value: 'first' });
+      assert.equal(failed.status, 'rejected');
+      assert.match(String((failed as PromiseRejectedResult).reason), /rolled back/);
+      assert.deepEqual(written, { status: 'fulfilled', value: 1 });
+      assert.deepEqual(moreDone, [
+        { status: 'fulfilled', value: 1 },
+        { status: 'fulfilled', value: 2 },
+      ]);
+      const stored = await db.all<{ key: string }>(
+        "SELECT key FROM settings WHERE key LIKE 'queued-%' ORDER BY key",
+      );
+      assert.deepEqual(
+        stored.map((row) => row.key),
+        ['queued-first', 'queued-more-1', 'queued-more-2', 'queued-outside'],
+      );
+    });
+
     if (backend === 'postgres') {
       it('runs a group again when PostgreSQL aborts it to break a deadlock', async () => {
         const LOCK = 'SELECT pg_advisory_xact_lock(hashtextextended(?, 0))';

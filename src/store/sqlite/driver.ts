@@ -18,7 +18,9 @@ const WAL_RESTART_FRAMES = 4096;
 /**
  * SQLite through better-sqlite3: one connection in WAL mode. Its calls are synchronous, so the
  * only thing to guard is a transaction whose callback awaits: while one is open, every other
- * caller waits on `lock` instead of slipping statements into it.
+ * caller waits on `lock` instead of slipping statements into it. Statements wait inline
+ * (`while (this.lock) await this.lock`) and run in the continuation that found no lock; a
+ * helper that waits and returns would leave a gap in which a transaction can begin.
  *
  * Durability without blocking the event loop: a file database's connection commits with
  * `synchronous = OFF` (COMMIT only writes the WAL) and never checkpoints; the WAL is then
@@ -182,8 +184,21 @@ export class SqliteDatabase implements Database {
     return this.guard(() => this.prepare(sql).run(...params).changes);
   }
 
-  private async waitForLock(): Promise<void> {
+  /**
+   * Takes the lock: checked and taken in the same continuation, so of several callers waiting
+   * for one release exactly one gets it (a separate "wait, then take" would let all of them
+   * through). Resolves to its release.
+   */
+  private async acquire(): Promise<() => void> {
     while (this.lock) await this.lock;
+    let release = () => {};
+    this.lock = new Promise<void>((resolve) => {
+      release = () => {
+        this.lock = undefined;
+        resolve();
+      };
+    });
+    return release;
   }
 
   /** A statement outside a transaction that writes is its own commit: it waits for the fsync. */
@@ -196,21 +211,21 @@ export class SqliteDatabase implements Database {
   }
 
   async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    if (this.lock) await this.waitForLock();
+    while (this.lock) await this.lock;
     const rows = this.allNow<T>(sql, params);
     await this.afterAutocommit(sql);
     return rows;
   }
 
   async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
-    if (this.lock) await this.waitForLock();
+    while (this.lock) await this.lock;
     const row = this.getNow<T>(sql, params);
     await this.afterAutocommit(sql);
     return row;
   }
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    if (this.lock) await this.waitForLock();
+    while (this.lock) await this.lock;
     const changes = this.runNow(sql, params);
     if (changes > 0) await this.afterAutocommit(sql);
     return changes;
@@ -224,17 +239,14 @@ export class SqliteDatabase implements Database {
 
   /** A transaction up to its COMMIT (durability is the caller's: `transaction`, the group). */
   private async commit<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    await this.waitForLock();
-    const checkpointer = this.checkpointer;
-    if (checkpointer !== undefined && checkpointer.walFrames >= WAL_RESTART_FRAMES) {
-      await checkpointer.restart();
-      await this.waitForLock();
-    }
-    let release = () => {};
-    this.lock = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const release = await this.acquire();
     try {
+      const checkpointer = this.checkpointer;
+      if (checkpointer !== undefined && checkpointer.walFrames >= WAL_RESTART_FRAMES) {
+        // Holding the lock: no statement of this connection may wait inside SQLite (on the
+        // event loop) for the write lock the RESTART holds.
+        await checkpointer.restart();
+      }
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.direct);
@@ -245,7 +257,6 @@ export class SqliteDatabase implements Database {
         throw error;
       }
     } finally {
-      this.lock = undefined;
       release();
     }
   }
@@ -255,7 +266,7 @@ export class SqliteDatabase implements Database {
   }
 
   async exec(script: string): Promise<void> {
-    await this.waitForLock();
+    while (this.lock) await this.lock;
     this.db.exec(script);
     if (this.syncEachCommit) await this.durable();
   }
@@ -263,7 +274,7 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.group.drain();
-    await this.waitForLock();
+    while (this.lock) await this.lock;
     await this.syncQueued?.catch(() => {});
     await this.syncing?.catch(() => {});
     if (this.checkpointer !== undefined) {
