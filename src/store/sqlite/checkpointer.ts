@@ -60,6 +60,8 @@ export class Checkpointer {
   constructor(
     path: string,
     private readonly onFailure: (error: Error) => void,
+    /** After every pass: the frames then in the WAL. */
+    private readonly onPass: (walFrames: number) => void = () => {},
     intervalMs = 25,
     restartTimeoutMs = 500,
   ) {
@@ -75,7 +77,10 @@ export class Checkpointer {
         if (message.type === 'error') return this.fail(new Error(message.message));
         const pass = { busy: message.busy, log: message.log, checkpointed: message.checkpointed };
         this.walFrames = pass.log;
-        if (message.mode !== 'RESTART') return;
+        if (message.mode !== 'RESTART') {
+          this.onPass(pass.log);
+          return;
+        }
         const waiters = this.waiters;
         this.waiters = [];
         for (const waiter of waiters) waiter(pass);

@@ -46,6 +46,8 @@ export class SqliteDatabase implements Database {
   private walFd: number | undefined;
   private syncing: Promise<void> | undefined;
   private syncQueued: Promise<void> | undefined;
+  /** A WAL restart under way (see `restartWal`). */
+  private restarting: Promise<void> | undefined;
 
   constructor(
     private readonly path: string,
@@ -77,14 +79,39 @@ export class SqliteDatabase implements Database {
   private startCheckpointer(synchronous: 'FULL' | 'NORMAL'): void {
     this.db.pragma('synchronous = OFF');
     this.db.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = new Checkpointer(this.path, (error) => {
-      if (!this.db.open) return;
-      // Without the thread, back to SQLite's own way: sync and checkpoint in COMMIT.
-      process.emitWarning(`SQLite checkpointer stopped (${error.message}); checkpointing inline`);
-      this.checkpointer = undefined;
-      this.db.pragma(`synchronous = ${synchronous}`);
-      this.db.pragma('wal_autocheckpoint = 1000');
-    });
+    this.checkpointer = new Checkpointer(
+      this.path,
+      (error) => {
+        if (!this.db.open) return;
+        // Without the thread, back to SQLite's own way: sync and checkpoint in COMMIT.
+        process.emitWarning(`SQLite checkpointer stopped (${error.message}); checkpointing inline`);
+        this.checkpointer = undefined;
+        this.db.pragma(`synchronous = ${synchronous}`);
+        this.db.pragma('wal_autocheckpoint = 1000');
+      },
+      (frames) => {
+        // As soon as a pass finds the WAL long, not at the next transaction: the restart then
+        // overlaps the group commit's collecting instead of adding to it.
+        if (frames >= WAL_RESTART_FRAMES && this.restarting === undefined && this.db.open) {
+          this.restarting = this.restartWal().finally(() => {
+            this.restarting = undefined;
+          });
+        }
+      },
+    );
+  }
+
+  /**
+   * A RESTART on the checkpointer thread while holding the lock: no statement of this
+   * connection may wait inside SQLite (on the event loop) for the write lock it holds.
+   */
+  private async restartWal(): Promise<void> {
+    const release = await this.acquire();
+    try {
+      await this.checkpointer?.restart();
+    } finally {
+      release();
+    }
   }
 
   /**
@@ -241,12 +268,6 @@ export class SqliteDatabase implements Database {
   private async commit<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const release = await this.acquire();
     try {
-      const checkpointer = this.checkpointer;
-      if (checkpointer !== undefined && checkpointer.walFrames >= WAL_RESTART_FRAMES) {
-        // Holding the lock: no statement of this connection may wait inside SQLite (on the
-        // event loop) for the write lock the RESTART holds.
-        await checkpointer.restart();
-      }
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.direct);
@@ -274,6 +295,7 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.group.drain();
+    await this.restarting;
     while (this.lock) await this.lock;
     await this.syncQueued?.catch(() => {});
     await this.syncing?.catch(() => {});
