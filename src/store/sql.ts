@@ -33,7 +33,6 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
-/** Thrown by drivers for unique-constraint violations, so services can answer 409. */
 /**
  * Splits `values` into IN lists of at most 128, each padded to a power of two by repeating its
  * last value (harmless in `IN (…)`), so that a handful of statement texts cover every size and
@@ -55,6 +54,7 @@ export function paddedInLists(
 }
 const IN_LIST_MAX = 128;
 
+/** Thrown by drivers for unique-constraint violations, so services can answer 409. */
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';
 }
