@@ -1,4 +1,4 @@
-import type { Database } from './sql.js';
+import type { Database, Dialect } from './sql.js';
 
 /**
  * Versioned schema, applied at start in order. One DDL serves both engines: it uses only
@@ -14,6 +14,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run only on these engines (on the others it is recorded as applied, with nothing run). */
+  dialects?: Dialect[];
 }
 
 export const migrations: Migration[] = [
@@ -235,6 +237,19 @@ ALTER TABLE messages ADD COLUMN inbound_event_id TEXT;
 CREATE INDEX messages_inbound_event ON messages (inbound_event_id) WHERE inbound_event_id IS NOT NULL;
 `,
   },
+  {
+    version: 6,
+    name: 'SQLite: inbound de-duplication by receive time, not by random key',
+    dialects: ['sqlite'],
+    sql: `
+-- The only writer remembers its recent keys (store/recent-keys.ts) and asks the database only
+-- to confirm one it has seen: by source, receive time and key, which this index answers while
+-- its inserts append (receive times grow), where the one it replaces took a random leaf page
+-- per event. PostgreSQL, written by several processes, keeps the index by key.
+DROP INDEX inbound_events_dedup;
+CREATE INDEX inbound_events_received ON inbound_events (source_id, received_at, dedup_key);
+`,
+  },
 ];
 
 const POSTGRES_MIGRATION_LOCK = 7_248_311_505;
@@ -258,7 +273,8 @@ export async function migrate(db: Database, list: Migration[] = migrations): Pro
     for (const migration of list) {
       if (done.has(migration.version)) continue;
       const keyType = tx.dialect === 'postgres' ? 'TEXT COLLATE "C"' : 'TEXT';
-      for (const statement of splitStatements(migration.sql)) {
+      const runsHere = migration.dialects?.includes(tx.dialect) ?? true;
+      for (const statement of runsHere ? splitStatements(migration.sql) : []) {
         await tx.run(statement.replaceAll('$KEY', keyType));
       }
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [

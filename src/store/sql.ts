@@ -13,6 +13,13 @@ export interface Sql {
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined>;
   /** Runs a statement; resolves to the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * Set when this process is the database's only writer (SQLite: one process): an object that
+   * stands for the database, the same on every transaction of it, to which a repository may
+   * attach what it remembers of its own writes (e.g. `RecentKeys`). Undefined on PostgreSQL,
+   * where other processes write too.
+   */
+  readonly soleWriter?: object;
 }
 
 export interface Database extends Sql {

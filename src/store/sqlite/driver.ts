@@ -35,6 +35,8 @@ const WAL_RESTART_FRAMES = 4096;
  */
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
+  /** SQLite is for a single process, so this connection is the only writer. */
+  readonly soleWriter = {};
   private readonly db: BetterSqlite3.Database;
   private readonly statements = new Map<string, Statement>();
   private lastSql: string | undefined;
@@ -66,6 +68,7 @@ export class SqliteDatabase implements Database {
     else this.startCheckpointer(synchronous);
     this.direct = {
       dialect: 'sqlite',
+      soleWriter: this.soleWriter,
       all: async <T>(sql: string, params: readonly SqlValue[] = []) => this.allNow<T>(sql, params),
       get: async <T>(sql: string, params: readonly SqlValue[] = []) => this.getNow<T>(sql, params),
       run: async (sql: string, params: readonly SqlValue[] = []) => this.runNow(sql, params),
