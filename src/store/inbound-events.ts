@@ -229,7 +229,8 @@ const REMEMBER_PAGE = 10_000;
  * Loads the keys of a source's events received since `since` (e.g. after a restart), a page at
  * a time along the `(source_id, received_at, dedup_key)` index: ~2.3 s and +82–95 MB of RSS
  * per million keys on the reference machine. Keys already in memory are added again: a
- * fingerprint found twice costs a second confirmation, nothing more.
+ * fingerprint found twice costs a second confirmation, nothing more. SQLite's SQL (`rowid`, row
+ * values): only a sole writer remembers keys, and only SQLite's connections are one.
  */
 async function rememberStoredKeys(
   sql: Sql,

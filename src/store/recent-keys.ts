@@ -81,7 +81,7 @@ export class RecentKeys {
     return live;
   }
 
-  /** Into a table four times the live entries (at least the initial size), without the expired. */
+  /** Into a table of four slots per live entry (at least 1 024), without the expired ones. */
   private rebuild(nowSec: number): void {
     const old = this.slots;
     const size = powerOfTwoAtLeast(Math.max(1024, this.count(nowSec) * 4));
