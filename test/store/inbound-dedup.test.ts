@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { newId } from '../../src/core/ids.js';
 import { insertInboundEvent } from '../../src/store/inbound-events.js';
+import { migrate, migrations } from '../../src/store/migrations.js';
 import { openDatabase } from '../../src/store/open.js';
 import { insertSource, type SourceId } from '../../src/store/sources.js';
 import type { Database, Sql } from '../../src/store/sql.js';
+import { SqliteDatabase } from '../../src/store/sqlite/driver.js';
 import { backends, openTestDatabase } from '../helpers/backends.js';
 
 const DAY = 86_400_000;
@@ -157,6 +159,32 @@ describe('inbound de-duplication after a restart (sqlite: the keys are read back
       );
     } finally {
       await second.close();
+    }
+  });
+
+  it('a database from before migration 6 keeps its duplicates: the index is replaced, the keys read back', async () => {
+    const path = join(dir, 'upgrade.db');
+    const old = new SqliteDatabase(path);
+    await migrate(
+      old,
+      migrations.filter((migration) => migration.version < 6),
+    );
+    const source = await newSource(old);
+    assert.equal(await old.batch((tx) => store(tx, source, 'id:before', T0)), 'received');
+    await old.close();
+
+    const upgraded = await openDatabase(`sqlite:${path}`);
+    try {
+      assert.equal(
+        await upgraded.batch((tx) => store(tx, source, 'id:before', T0 + 1000)),
+        'duplicate',
+      );
+      const index = await upgraded.get<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'inbound_events_dedup'",
+      );
+      assert.equal(index, undefined, 'the index by key is gone');
+    } finally {
+      await upgraded.close();
     }
   });
 });
