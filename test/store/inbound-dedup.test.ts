@@ -66,6 +66,15 @@ for (const backend of await backends()) {
     });
     after(() => cleanup());
 
+    it('only SQLite says it is the sole writer, on the database and in every transaction', async () => {
+      const sole = backend === 'sqlite';
+      assert.equal(db.soleWriter !== undefined, sole);
+      const inBatch = await db.batch(async (tx) => tx.soleWriter);
+      const inTransaction = await db.transaction(async (tx) => tx.soleWriter);
+      assert.equal(inBatch, db.soleWriter, 'the same object: the memory is per database');
+      assert.equal(inTransaction, db.soleWriter);
+    });
+
     it('a key seen within the window is a duplicate; per source; not after the window', async () => {
       const other = await newSource(db);
       assert.equal(await db.batch((tx) => store(tx, source, 'id:a', T0)), 'received');
