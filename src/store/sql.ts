@@ -86,7 +86,7 @@ const CONFLICT_PAUSE_MS = 5;
  * When the last group commit was big (`GROUP_BUSY_ITEMS` or more) and ended less than
  * `GROUP_WINDOW_MS` ago, the next one keeps collecting while work keeps arriving, up to
  * `GROUP_WINDOW_MS`, instead of one turn of the event loop: under load, fewer and bigger
- * transactions (COMMIT is an fsync that blocks the event loop with better-sqlite3). Idle or
+ * transactions (each is a COMMIT and one fsync before its items are answered). Idle or
  * lightly loaded, nothing waits.
  */
 const GROUP_WINDOW_MS = 4;
