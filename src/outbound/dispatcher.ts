@@ -18,7 +18,9 @@ import {
   cachedDeliveryTarget,
   type DeliveryTarget,
   type EndpointOutcomeEffects,
+  noteFailureUnderway,
   recordEndpointOutcome,
+  streakKnownClean,
 } from '../store/endpoint-health.js';
 import { type InboundEventId, setInboundEventStatus } from '../store/inbound-events.js';
 import { getMessageById, getMessagesByIds, type MessageRecord } from '../store/messages.js';
@@ -273,12 +275,7 @@ export class Dispatcher implements DeliveryHandoff {
     message: MessageRecord | undefined,
   ): Promise<void> {
     const now = this.ctx.clock();
-    const { target, cleanStreak } = await cachedDeliveryTarget(
-      this.ctx.db,
-      this.ctx.box,
-      delivery.endpointId,
-      now,
-    );
+    const target = await cachedDeliveryTarget(this.ctx.db, this.ctx.box, delivery.endpointId, now);
     // Deleted or disabled endpoints, and expired payloads, receive nothing: the delivery ends.
     if (!message || message.payload === null || !target || target.disabled) {
       await updateDelivery(
@@ -314,7 +311,7 @@ export class Dispatcher implements DeliveryHandoff {
       message: { ...message, payload: message.payload },
       now,
     });
-    await this.record(delivery, target, message, result, now, cleanStreak);
+    await this.record(delivery, target, message, result, now);
   }
 
   /**
@@ -401,7 +398,6 @@ export class Dispatcher implements DeliveryHandoff {
     message: MessageRecord,
     result: SendResult,
     startedAt: number,
-    cleanStreak: boolean,
   ): Promise<void> {
     const now = this.ctx.clock();
     const manual = delivery.triggerType === TriggerType.Manual;
@@ -449,42 +445,43 @@ export class Dispatcher implements DeliveryHandoff {
     };
     // The common case, a success to an endpoint without a failure streak, changes nothing but
     // the delivery and the attempt log: those of one turn are written by shared statements.
-    const effects: EndpointOutcomeEffects | undefined =
-      success && cleanStreak
-        ? await this.recordSuccess(delivery.id, attempt, now)
-        : await this.ctx.db.batch(async (tx: Sql) => {
-            const stillOurs = await updateDelivery(
-              tx,
-              delivery.id,
-              {
-                status,
-                attemptCount: attemptNumber,
-                nextAttemptAt: decision.action === 'retry' ? decision.at : null,
-                now,
-              },
-              this.workerId,
-            );
-            if (!stillOurs) return undefined; // our lease expired and another worker took over
-            await insertAttempt(tx, attempt);
-            // The dead-letter state of an inbound event: one of its destinations gave up for good.
-            if (decision.action === 'give-up' && decision.reason !== 'manual' && !manual) {
-              await deadLetter(
-                tx,
-                message,
-                `${target.id} (${target.url})`,
-                decision.reason,
-                result.response,
-                now,
-              );
-            }
-            return recordEndpointOutcome(tx, target.id, {
-              success,
+    const cleanStreak = success && streakKnownClean(target.id);
+    if (!success) noteFailureUnderway(target.id);
+    const effects: EndpointOutcomeEffects | undefined = cleanStreak
+      ? await this.recordSuccess(delivery.id, attempt, now)
+      : await this.ctx.db.batch(async (tx: Sql) => {
+          const stillOurs = await updateDelivery(
+            tx,
+            delivery.id,
+            {
+              status,
+              attemptCount: attemptNumber,
+              nextAttemptAt: decision.action === 'retry' ? decision.at : null,
               now,
-              disableAfter: this.disableAfter,
-              gone: decision.disableEndpoint,
-              cleanStreak,
-            });
+            },
+            this.workerId,
+          );
+          if (!stillOurs) return undefined; // our lease expired and another worker took over
+          await insertAttempt(tx, attempt);
+          // The dead-letter state of an inbound event: one of its destinations gave up for good.
+          if (decision.action === 'give-up' && decision.reason !== 'manual' && !manual) {
+            await deadLetter(
+              tx,
+              message,
+              `${target.id} (${target.url})`,
+              decision.reason,
+              result.response,
+              now,
+            );
+          }
+          return recordEndpointOutcome(tx, target.id, {
+            success,
+            now,
+            disableAfter: this.disableAfter,
+            gone: decision.disableEndpoint,
+            cleanStreak,
           });
+        });
     if (effects && decision.action === 'retry') this.dueAgainAt(decision.at);
 
     const outcome =

@@ -133,15 +133,13 @@ export function invalidateDeliveryTarget(id?: string): void {
 
 /**
  * `loadDeliveryTarget` through the cache: concurrent callers for one endpoint share one read.
- * `cleanStreak` is true when the endpoint's failure streak is known to be 0 (so a success has
- * nothing to reset).
  */
 export async function cachedDeliveryTarget(
   db: Sql,
   box: SecretBox,
   id: EndpointId,
   now: number,
-): Promise<{ target: DeliveryTarget | undefined; cleanStreak: boolean }> {
+): Promise<DeliveryTarget | undefined> {
   const at = performance.now();
   let entry = targetCache.get(id);
   if (
@@ -181,7 +179,29 @@ export async function cachedDeliveryTarget(
     );
   }
   const loaded = await entry.loading;
-  return { target: loaded?.target, cleanStreak: entry.failures === 0 };
+  return loaded?.target;
+}
+
+/**
+ * Whether this process knows the endpoint's failure streak to be 0 now, so that a success has
+ * nothing to reset. Asked when the outcome is recorded, not when the attempt started: attempts
+ * in flight together finish in any order, and a success that started while the streak was 0
+ * must still reset the failures recorded while it was on its way.
+ */
+export function streakKnownClean(id: EndpointId): boolean {
+  const entry = targetCache.get(id);
+  return entry !== undefined && entry.expires > performance.now() && entry.failures === 0;
+}
+
+/**
+ * A failure of the endpoint is on its way to the database: until it is written, the streak is
+ * not known to be 0 (a success recorded meanwhile must reset it, not skip the write).
+ */
+export function noteFailureUnderway(id: EndpointId): void {
+  const entry = targetCache.get(id);
+  if (entry === undefined) return;
+  if (entry.loaded !== undefined) entry.failures = null;
+  else entry.dirty = true;
 }
 
 /** What this process just wrote to an endpoint's failure streak (keeps the cache in step). */

@@ -21,7 +21,7 @@ import {
 import { generateToken } from '../../src/platform/auth.js';
 import { insertApiKey } from '../../src/store/api-keys.js';
 import { backends } from '../helpers/backends.js';
-import { flat } from '../helpers/hook.js';
+import { flat, startHook } from '../helpers/hook.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -653,6 +653,44 @@ for (const backend of await backends()) {
       await waitFor('10 failures', async () => (await failuresOf(endpoint.id)) === 10);
       assert.equal((await server.svix.endpoint.get(app.id, endpoint.id)).disabled, false);
       assert.equal(hook.requests.length, 26);
+    });
+
+    it('resets the streak with a success that was in flight while failures were recorded', async (t) => {
+      // 60 attempts in flight at once (each sent while the streak was 0), answered in groups of
+      // three, a 503 then two 204s: 20 failures in all, never two in a row. Judging a success
+      // by the streak when it started would skip its reset and disable the endpoint at 20.
+      const WAVE = 60;
+      let releaseWave = () => {};
+      const wave = new Promise<void>((resolve) => {
+        releaseWave = resolve;
+      });
+      let arrived = 0;
+      const hook = await startHook(async () => {
+        const index = arrived++;
+        if (index >= WAVE) return { status: 204 };
+        if (arrived === WAVE) releaseWave();
+        await wave;
+        await sleep(Math.floor(index / 3) * 15);
+        return { status: index % 3 === 0 ? 503 : 204 };
+      });
+      t.after(() => {
+        releaseWave();
+        hook.server.closeAllConnections();
+        hook.server.close();
+      });
+      const app = await newApp(t, 'Streak in flight');
+      const endpoint = await server.svix.endpoint.create(app.id, { url: `${hook.url}/wave` });
+      for (let n = 0; n < WAVE; n++) await send(app.id, { n });
+      await waitFor('the wave and its retries', () => arrived >= WAVE + 20, 30_000);
+      await waitFor('every delivery done', async () => {
+        const row = await server.sb.ctx.db.get<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM deliveries WHERE endpoint_id = ? AND status <> 0',
+          [endpoint.id],
+        );
+        return Number(row?.n) === 0;
+      });
+      assert.equal((await server.svix.endpoint.get(app.id, endpoint.id)).disabled, false);
+      assert.equal(await failuresOf(endpoint.id), 0);
     });
 
     // -------------------------------------------------------------------------------------------
