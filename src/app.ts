@@ -6,7 +6,8 @@ import { applyConfigFile, describeSummary } from './declarative/apply.js';
 import { parseConfigFile } from './declarative/config-file.js';
 import { Dispatcher, type DispatcherOptions } from './outbound/dispatcher.js';
 import { OperationalEvents } from './outbound/operational-events.js';
-import { WebhookSender } from './outbound/sender.js';
+import { type Sender, WebhookSender } from './outbound/sender.js';
+import { ThreadedSender } from './outbound/sender-thread.js';
 import { parseAllowedNetworks } from './outbound/ssrf.js';
 import type { Mailer } from './outbound/transports/email.js';
 import { createTransports, type Transports } from './outbound/transports/index.js';
@@ -85,11 +86,17 @@ export async function startSwitchboard(
   let dispatcher: Dispatcher | undefined;
   let transports: Transports | undefined;
   if (config.role !== 'api') {
-    const sender = new WebhookSender({
-      allowList,
-      userAgent: `Switchboard/${VERSION}`,
-      lookup: options.lookup,
-    });
+    const userAgent = `Switchboard/${VERSION}`;
+    // An injected resolver (tests) is a function of this thread: it cannot cross to another.
+    const sender: Sender =
+      config.senderThread && options.lookup === undefined
+        ? new ThreadedSender({ allowedNetworks: config.allowedNetworks, userAgent }, (error) =>
+            log.error(
+              { err: error },
+              'sender thread failed; a new one starts at the next delivery',
+            ),
+          )
+        : new WebhookSender({ allowList, userAgent, lookup: options.lookup });
     // http(s), nats:, mailto: and app: endpoints; the NATS connection opens at first use.
     transports = createTransports({ ctx, sender, log, mailer: options.mailer });
     dispatcher = new Dispatcher(ctx, transports, queue, metrics, operational, {

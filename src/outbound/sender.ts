@@ -16,6 +16,13 @@ export interface SenderOptions {
   userAgent: string;
 }
 
+/** Makes one webhook POST: in this thread (`WebhookSender`) or on a thread of its own (`ThreadedSender`). */
+export interface Sender {
+  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult>;
+  /** Releases connections (and the thread); attempts under way are let finish, bounded. */
+  close(): Promise<void>;
+}
+
 type LookupCallback = (
   error: NodeJS.ErrnoException | null,
   address: string | LookupAddress[],
@@ -28,7 +35,7 @@ type LookupCallback = (
  * resolves to is checked, and the socket connects to the address that was checked — a second
  * resolution (DNS rebinding) never happens between check and connect.
  */
-export class WebhookSender {
+export class WebhookSender implements Sender {
   private readonly agent: Agent;
   private readonly timeoutMs: number;
   private readonly cap: number;

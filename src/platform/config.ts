@@ -41,6 +41,11 @@ export interface Config {
   idlePollMs: number;
   /** Consecutive failed attempts after which an endpoint is disabled. */
   disableAfterFailures: number;
+  /**
+   * SWITCHBOARD_SENDER_THREAD: `true` (default) makes the HTTP attempts on a worker thread of
+   * their own (see docs/delivery.md); `false` on the event loop.
+   */
+  senderThread: boolean;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +60,13 @@ function parseInteger(name: string, raw: string, min: number, max: number): numb
     throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
   }
   return value;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
 function parseSqliteSynchronous(raw: string | undefined): 'FULL' | 'NORMAL' {
@@ -192,5 +204,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       1,
       1_000_000,
     ),
+    senderThread: parseBoolean('SWITCHBOARD_SENDER_THREAD', env.SWITCHBOARD_SENDER_THREAD, true),
   };
 }

@@ -46,6 +46,16 @@ describe('config', () => {
       () => loadConfig({ SWITCHBOARD_SQLITE_SYNCHRONOUS: 'OFF' }),
       /SWITCHBOARD_SQLITE_SYNCHRONOUS must be FULL or NORMAL/,
     );
+    assert.throws(
+      () => loadConfig({ SWITCHBOARD_SENDER_THREAD: 'yes' }),
+      /SWITCHBOARD_SENDER_THREAD must be true or false, got "yes"/,
+    );
+  });
+
+  it('sends HTTP webhooks from a thread of their own unless told not to', () => {
+    assert.equal(loadConfig({}).senderThread, true);
+    assert.equal(loadConfig({ SWITCHBOARD_SENDER_THREAD: 'false' }).senderThread, false);
+    assert.equal(loadConfig({ SWITCHBOARD_SENDER_THREAD: 'true' }).senderThread, true);
   });
 
   it('lets SQLite trade power-loss durability for fewer fsyncs only when asked', () => {

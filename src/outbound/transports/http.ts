@@ -1,4 +1,4 @@
-import type { WebhookSender } from '../sender.js';
+import type { Sender } from '../sender.js';
 import {
   buildSignatureHeaders,
   SECRET_PREFIX,
@@ -12,7 +12,7 @@ import type { Delivery, SendResult, Transport } from './types.js';
  * headers (plus the endpoint's legacy signature, if any), through the SSRF-guarded sender.
  */
 export class HttpTransport implements Transport {
-  constructor(private readonly sender: WebhookSender) {}
+  constructor(private readonly sender: Sender) {}
 
   send({ target, message, now }: Delivery): Promise<SendResult> {
     const timestamp = Math.floor(now / 1000);

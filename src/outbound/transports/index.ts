@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ServiceContext } from '../../platform/context.js';
-import type { WebhookSender } from '../sender.js';
+import type { Sender } from '../sender.js';
 import { AppTransport } from './app.js';
 import { schemeOf } from './destination.js';
 import { createMailer, EmailTransport, type Mailer } from './email.js';
@@ -54,7 +54,7 @@ export class Transports {
 
 export interface TransportsOptions {
   ctx: ServiceContext;
-  sender: WebhookSender;
+  sender: Sender;
   log: Logger;
   /** Overrides the mailer chosen from the configuration (tests). */
   mailer?: Mailer;
