@@ -76,16 +76,27 @@ export function spawnNode(
   args: string[] = [],
   options: SpawnOptions = {},
 ): Child {
-  hookExit();
-  const proc = spawn(
+  return spawnChild(
+    name,
     process.execPath,
     [...(options.nodeFlags ?? []), '--import', 'tsx', script, ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
-      stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    },
+    options,
   );
+}
+
+/** Any program as a child process of the harness: stopped with it, output kept. */
+export function spawnChild(
+  name: string,
+  command: string,
+  args: string[],
+  options: Omit<SpawnOptions, 'nodeFlags'> = {},
+): Child {
+  hookExit();
+  const proc = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env } as NodeJS.ProcessEnv,
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
   if (proc.pid === undefined) throw new Error(`could not start ${name}`);
   children.add(proc);
   let out = '';

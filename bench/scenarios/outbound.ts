@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call, whenReady } from '../lib/ipc.js';
 import { type Child, CpuMeter, MB, RssSampler, round, spawnNode } from '../lib/proc.js';
+import { baselineRedis } from '../lib/redis.js';
 import type { LatencySummary } from '../lib/stats.js';
 import {
   ADMIN_TOKEN,
@@ -186,12 +187,17 @@ export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<Out
       url: `${receiver.url}?ep=${i}`,
       secret: `whsec_${randomBytes(32).toString('base64')}`,
     }));
+    const redis = await baselineRedis(
+      ctx.settings.redisUrl,
+      process.env.SWITCHBOARD_BENCH_REDIS_URL !== undefined,
+    );
+    if (redis.stop) ctx.log(`outbound baseline (BullMQ): started a private Redis at ${redis.url}`);
     const child = spawnNode(
       'bullmq baseline',
       'bench/baselines/bullmq-dispatcher.ts',
       [
         JSON.stringify({
-          redisUrl: ctx.settings.redisUrl,
+          redisUrl: redis.url,
           queue,
           concurrency: o.workerConcurrency,
           endpoints,
@@ -217,6 +223,7 @@ export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<Out
       return figures as unknown as Record<string, unknown>;
     } finally {
       await child.stop(5000);
+      await redis.stop?.();
     }
   })();
   return ctx.baselines.bullmq as unknown as Promise<OutboundFigures>;
