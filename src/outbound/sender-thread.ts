@@ -23,9 +23,11 @@ const ENTRY = new URL(
   import.meta.url,
 ).href;
 // A worker thread does not inherit the TypeScript loader the process runs with (`npm start` is
-// `node --import tsx`): run from sources, the thread registers it before loading its entry.
+// `node --import tsx`): run from sources, the thread registers it before loading its entry. The
+// loader is resolved here, from this file: code evaluated in a thread resolves packages from
+// the working directory, which need not be the project's.
 const BOOT = ENTRY.endsWith('.ts')
-  ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}); });`
+  ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY)}); });`
   : `import(${JSON.stringify(ENTRY)});`;
 
 /**

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+
+const MAIN = new URL('../../src/main.ts', import.meta.url);
 
 export interface SpawnedServer {
   child: ChildProcess;
@@ -16,8 +19,17 @@ export interface SpawnedServer {
  * Runs `src/main.ts` as a real child process (as `npm start` does) and waits for the line that
  * says where it listens. Used by tests of process-level behaviour: first-start key, signals.
  */
-export async function spawnServer(env: Record<string, string>): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export async function spawnServer(
+  env: Record<string, string>,
+  /** Another working directory than the project's (the loader and script by absolute path). */
+  cwd?: string,
+): Promise<SpawnedServer> {
+  const args =
+    cwd === undefined
+      ? ['--import', 'tsx', 'src/main.ts']
+      : ['--import', import.meta.resolve('tsx'), fileURLToPath(MAIN)];
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

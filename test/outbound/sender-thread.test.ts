@@ -4,12 +4,16 @@
  * SSRF guard still runs, a thread that dies loses no attempt silently, and close ends it.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { Webhook } from 'standardwebhooks';
 import { createMessage } from '../../src/outbound/messages.js';
 import { ThreadedSender } from '../../src/outbound/sender-thread.js';
 import { type Hit, type Hook, type HookAnswer, startHook } from '../helpers/hook.js';
+import { adminApi, spawnServer, stopServer } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -187,5 +191,33 @@ describe('deliveries through the sender thread', () => {
         attempts.data.length === 20 && attempts.data.every((a) => a.responseStatusCode === 204)
       );
     });
+  });
+
+  it('delivers from a server started in another working directory', async (t) => {
+    // The thread loads its code itself: nothing it imports may depend on the working directory.
+    const dir = mkdtempSync(join(tmpdir(), 'switchboard-cwd-'));
+    const token = 'test_admin_cwd_sender_thread';
+    const server = await spawnServer(
+      {
+        DATABASE_URL: `sqlite:${join(dir, 'switchboard.db')}`,
+        SWITCHBOARD_DATA_DIR: dir,
+        SWITCHBOARD_ADMIN_TOKEN: token,
+        SWITCHBOARD_ALLOWED_NETWORKS: '127.0.0.0/8',
+      },
+      dir,
+    );
+    t.after(async () => {
+      await stopServer(server);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const api = adminApi(token);
+    const app = await api(server, 'POST', '/api/v1/app', { name: 'cwd' });
+    await api(server, 'POST', `/api/v1/app/${app.id}/endpoint`, { url: `${hook.url}/cwd` });
+    await api(server, 'POST', `/api/v1/app/${app.id}/msg`, {
+      eventType: 'cwd.test',
+      payload: { from: 'elsewhere' },
+    });
+    await waitFor('the delivery', () => hook.hitsAt('/cwd').length === 1);
+    assert.match(hook.hitsAt('/cwd')[0].body.toString(), /elsewhere/);
   });
 });
