@@ -49,8 +49,8 @@ interface Pending {
 
 /**
  * A `Sender` whose POSTs run on a worker thread of their own, with its own event loop: undici,
- * the sockets and the response parsing (about a third of the event loop's time per delivery,
- * docs/benchmarks.md) leave the thread that takes emits and records outcomes, and run on the
+ * the sockets and the response parsing (a quarter to a third of the event loop's time per
+ * delivery, docs/benchmarks.md) leave the thread that takes emits and records outcomes, and run on the
  * other core. The requests of one turn of the event loop cross as one message, and their
  * results come back the same way, so the hop costs a few microseconds per delivery.
  *
@@ -121,10 +121,15 @@ export class ThreadedSender implements Sender {
   private lost(worker: Worker, error: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    if (this.closed) {
+      // Terminated at close, after CLOSE_TIMEOUT_MS: not a failure of the thread.
+      this.failPending('network error: sender closed');
+      return;
+    }
     this.failPending(`network error: sender thread failed (${error.message})`);
-    if (!this.closed) this.onThreadFailure(error);
+    this.onThreadFailure(error);
     // Requests of this turn not yet handed over go to the next thread.
-    if (this.outbox.length > 0 && !this.closed) setImmediate(this.flush);
+    if (this.outbox.length > 0) setImmediate(this.flush);
   }
 
   private failPending(message: string): void {
