@@ -88,15 +88,21 @@ export async function startSwitchboard(
   if (config.role !== 'api') {
     const userAgent = `Switchboard/${VERSION}`;
     // An injected resolver (tests) is a function of this thread: it cannot cross to another.
+    const inProcess = () => new WebhookSender({ allowList, userAgent, lookup: options.lookup });
     const sender: Sender =
       config.senderThread && options.lookup === undefined
-        ? new ThreadedSender({ allowedNetworks: config.allowedNetworks, userAgent }, (error) =>
-            log.error(
-              { err: error },
-              'sender thread failed; a new one starts at the next delivery',
-            ),
+        ? new ThreadedSender(
+            { allowedNetworks: config.allowedNetworks, userAgent },
+            inProcess,
+            (error, fellBack) =>
+              log.error(
+                { err: error },
+                fellBack
+                  ? 'sender thread could not start; webhooks are sent from the event loop'
+                  : 'sender thread failed; a new one starts at the next delivery',
+              ),
           )
-        : new WebhookSender({ allowList, userAgent, lookup: options.lookup });
+        : inProcess();
     // http(s), nats:, mailto: and app: endpoints; the NATS connection opens at first use.
     transports = createTransports({ ctx, sender, log, mailer: options.mailer });
     dispatcher = new Dispatcher(ctx, transports, queue, metrics, operational, {

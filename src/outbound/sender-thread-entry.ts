@@ -4,7 +4,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { WebhookSender } from './sender.js';
-import type { SenderThreadOptions, SendReply, ToSenderThread } from './sender-thread.js';
+import type {
+  FromSenderThread,
+  SenderThreadOptions,
+  SendReply,
+  ToSenderThread,
+} from './sender-thread.js';
 import { parseAllowedNetworks } from './ssrf.js';
 import { unanswered } from './transports/types.js';
 
@@ -18,12 +23,14 @@ const sender = new WebhookSender({
   responseCapBytes: options.responseCapBytes,
 });
 
+const post = (message: FromSenderThread) => port.postMessage(message);
+
 let replies: SendReply[] = [];
 const flush = () => {
   if (replies.length === 0) return;
   const batch = replies;
   replies = [];
-  port.postMessage(batch);
+  post({ replies: batch });
 };
 const reply = (entry: SendReply) => {
   if (replies.length === 0) setImmediate(flush);
@@ -51,3 +58,5 @@ port.on('message', (message: ToSenderThread) => {
     );
   }
 });
+
+post({ ready: true });

@@ -17,6 +17,8 @@ export type SendRequest = [id: number, url: string, headers: Record<string, stri
 /** Its result, as it crosses back. */
 export type SendReply = [id: number, result: SendResult];
 export type ToSenderThread = { send: SendRequest[] } | { close: true };
+/** `ready` once the thread's sender is built; then results, batched. */
+export type FromSenderThread = { ready: true } | { replies: SendReply[] };
 
 const ENTRY = new URL(
   `./sender-thread-entry${extname(fileURLToPath(import.meta.url))}`,
@@ -43,6 +45,7 @@ const THREAD_HEAP = { maxYoungGenerationSizeMb: 12 };
 const CLOSE_TIMEOUT_MS = 5_000;
 
 interface Pending {
+  request: SendRequest;
   resolve: (result: SendResult) => void;
   started: number;
 }
@@ -56,7 +59,9 @@ interface Pending {
  *
  * Written here because no library runs an undici agent on a thread behind a promise API.
  * Should the thread die, the attempts it held end as network errors — retried on the schedule,
- * like any attempt whose outcome is unknown — and the next send starts a new one.
+ * like any attempt whose outcome is unknown — and the next send starts a new one. A thread that
+ * cannot even start (it never said `ready`, so it sent nothing) is not started again: its
+ * attempts, and all later ones, go to the in-process `fallback` sender.
  */
 export class ThreadedSender implements Sender {
   private worker: Worker | undefined;
@@ -64,10 +69,17 @@ export class ThreadedSender implements Sender {
   private outbox: SendRequest[] = [];
   private nextId = 1;
   private closed = false;
+  /** The current thread has said `ready`. */
+  private booted = false;
+  /** Set when no thread could start: every attempt is made in process. */
+  private inProcess: Sender | undefined;
 
   constructor(
     private readonly options: SenderThreadOptions,
-    private readonly onThreadFailure: (error: Error) => void,
+    /** The sender used instead when the thread cannot start. */
+    private readonly fallback: () => Sender,
+    /** A thread died (`fellBack`: it never started, and attempts are now made in process). */
+    private readonly onThreadFailure: (error: Error, fellBack: boolean) => void,
   ) {
     // Started now, while the process is starting anyway: booting a thread takes ~0.2 s (its
     // own isolate, the TypeScript loader, undici), which the first webhook must not wait for.
@@ -75,21 +87,22 @@ export class ThreadedSender implements Sender {
   }
 
   send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+    if (this.inProcess !== undefined) return this.inProcess.send(url, headers, body);
     if (this.closed)
       return Promise.resolve({
         ...unanswered('network-error', 'network error: sender closed'),
         durationMs: 0,
       });
-    const id = this.nextId++;
+    const request: SendRequest = [this.nextId++, url, headers, body];
     if (this.outbox.length === 0) setImmediate(this.flush);
-    this.outbox.push([id, url, headers, body]);
+    this.outbox.push(request);
     return new Promise((resolve) => {
-      this.pending.set(id, { resolve, started: performance.now() });
+      this.pending.set(request[0], { request, resolve, started: performance.now() });
     });
   }
 
   private readonly flush = (): void => {
-    if (this.outbox.length === 0) return;
+    if (this.outbox.length === 0 || this.inProcess !== undefined) return;
     const batch = this.outbox;
     this.outbox = [];
     this.thread().postMessage({ send: batch } satisfies ToSenderThread);
@@ -104,8 +117,13 @@ export class ThreadedSender implements Sender {
     });
     // The HTTP server keeps the process alive, not this thread.
     worker.unref();
-    worker.on('message', (replies: SendReply[]) => {
-      for (const [id, result] of replies) {
+    this.booted = false;
+    worker.on('message', (message: FromSenderThread) => {
+      if ('ready' in message) {
+        this.booted = true;
+        return;
+      }
+      for (const [id, result] of message.replies) {
         const entry = this.pending.get(id);
         this.pending.delete(id);
         entry?.resolve(result);
@@ -126,10 +144,28 @@ export class ThreadedSender implements Sender {
       this.failPending('network error: sender closed');
       return;
     }
+    if (!this.booted) {
+      this.fallBack(error);
+      return;
+    }
     this.failPending(`network error: sender thread failed (${error.message})`);
-    this.onThreadFailure(error);
+    this.onThreadFailure(error, false);
     // Requests of this turn not yet handed over go to the next thread.
     if (this.outbox.length > 0) setImmediate(this.flush);
+  }
+
+  /** The thread never started, so none of its requests was sent: all go to the in-process sender. */
+  private fallBack(error: Error): void {
+    const sender = this.fallback();
+    this.inProcess = sender;
+    this.onThreadFailure(error, true);
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    this.outbox = [];
+    for (const { request, resolve } of waiting) {
+      const [, url, headers, body] = request;
+      sender.send(url, headers, body).then(resolve);
+    }
   }
 
   private failPending(message: string): void {
@@ -147,6 +183,10 @@ export class ThreadedSender implements Sender {
 
   /** Lets the thread finish its attempts (bounded), then stops it. */
   async close(): Promise<void> {
+    if (this.inProcess !== undefined) {
+      this.closed = true;
+      return this.inProcess.close();
+    }
     this.flush();
     this.closed = true;
     const worker = this.worker;

@@ -11,7 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { Webhook } from 'standardwebhooks';
 import { createMessage } from '../../src/outbound/messages.js';
+import { WebhookSender } from '../../src/outbound/sender.js';
 import { ThreadedSender } from '../../src/outbound/sender-thread.js';
+import { parseAllowedNetworks } from '../../src/outbound/ssrf.js';
 import { type Hit, type Hook, type HookAnswer, startHook } from '../helpers/hook.js';
 import { adminApi, spawnServer, stopServer } from '../helpers/process.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -30,8 +32,15 @@ function stop(hook: Hook): Promise<void> {
   return new Promise((resolve) => hook.server.close(() => resolve()));
 }
 
-function threaded(allowedNetworks: string[], onFailure: (error: Error) => void = () => {}) {
-  return new ThreadedSender({ allowedNetworks, userAgent: 'Switchboard/test' }, onFailure);
+function threaded(
+  allowedNetworks: string[],
+  onFailure: (error: Error, fellBack: boolean) => void = () => {},
+) {
+  return new ThreadedSender(
+    { allowedNetworks, userAgent: 'Switchboard/test' },
+    () => assert.fail('the thread starts: no fallback'),
+    onFailure,
+  );
 }
 
 describe('sender thread', () => {
@@ -102,8 +111,8 @@ describe('sender thread', () => {
       if (hit.path === '/held') await held;
       return echo(hit);
     });
-    const failures: Error[] = [];
-    const sender = threaded(LOOPBACK, (error) => failures.push(error));
+    const failures: [Error, boolean][] = [];
+    const sender = threaded(LOOPBACK, (error, fellBack) => failures.push([error, fellBack]));
     t.after(async () => {
       release();
       await sender.close();
@@ -117,10 +126,42 @@ describe('sender thread', () => {
     assert.equal(lost.outcome.kind, 'network-error');
     assert.match(lost.response, /sender thread failed/);
     assert.equal(failures.length, 1);
+    assert.equal(failures[0][1], false, 'it had started: a new thread, no fallback');
 
     const next = await sender.send(`${hook.url}/after`, { 'x-n': 'after' }, '{}');
     assert.equal(next.statusCode, 200);
     assert.equal(next.response, 'echo after');
+  });
+
+  it('sends in process when the thread cannot start, losing nothing', async (t) => {
+    const hook = await startHook(echo);
+    const failures: [Error, boolean][] = [];
+    // An address list the thread cannot parse makes it fail while starting (the server checks
+    // the list before it gets here; this only stands in for a thread that cannot boot).
+    const sender = new ThreadedSender(
+      { allowedNetworks: ['not-a-network'], userAgent: 'Switchboard/test' },
+      () =>
+        new WebhookSender({ allowList: parseAllowedNetworks(LOOPBACK), userAgent: 'in-process' }),
+      (error, fellBack) => failures.push([error, fellBack]),
+    );
+    t.after(async () => {
+      await sender.close();
+      await stop(hook);
+    });
+    const first = await Promise.all(
+      Array.from({ length: 5 }, (_, n) => sender.send(hook.url, { 'x-n': String(n) }, '{}')),
+    );
+    assert.deepEqual(
+      first.map((result) => result.response),
+      ['echo 0', 'echo 1', 'echo 2', 'echo 3', 'echo 4'],
+    );
+    const later = await sender.send(hook.url, { 'x-n': 'later' }, '{}');
+    assert.equal(later.response, 'echo later');
+    assert.equal(failures.length, 1, 'one failure, no thread started again');
+    assert.equal(failures[0][1], true);
+    assert.match(failures[0][0].message, /not-a-network/);
+    assert.equal(hook.hits.length, 6);
+    assert.ok(hook.hits.every((hit) => hit.headers['user-agent'] === 'in-process'));
   });
 
   it('lets attempts under way finish at close, and sends nothing after it', async (t) => {
