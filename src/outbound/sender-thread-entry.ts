@@ -19,8 +19,6 @@ const options = workerData as SenderThreadOptions;
 const sender = new WebhookSender({
   allowList: parseAllowedNetworks(options.allowedNetworks),
   userAgent: options.userAgent,
-  timeoutMs: options.timeoutMs,
-  responseCapBytes: options.responseCapBytes,
 });
 
 const post = (message: FromSenderThread) => port.postMessage(message);

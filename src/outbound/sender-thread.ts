@@ -8,8 +8,6 @@ import { type SendResult, unanswered } from './transports/types.js';
 export interface SenderThreadOptions {
   allowedNetworks: readonly string[];
   userAgent: string;
-  timeoutMs?: number;
-  responseCapBytes?: number;
 }
 
 /** One POST to make, as it crosses to the thread. */
@@ -44,6 +42,11 @@ const THREAD_HEAP = { maxYoungGenerationSizeMb: 12 };
 /** How long `close` lets the thread finish its attempts before it is terminated. */
 const CLOSE_TIMEOUT_MS = 5_000;
 
+/** The result of an attempt that ended without an answer from the receiver. */
+function networkError(message: string, durationMs: number): SendResult {
+  return { ...unanswered('network-error', message), durationMs };
+}
+
 interface Pending {
   request: SendRequest;
   resolve: (result: SendResult) => void;
@@ -53,8 +56,8 @@ interface Pending {
 /**
  * A `Sender` whose POSTs run on a worker thread of their own, with its own event loop: undici,
  * the sockets and the response parsing (a quarter to a third of the event loop's time per
- * delivery, docs/benchmarks.md) leave the thread that takes emits and records outcomes, and run on the
- * other core. The requests of one turn of the event loop cross as one message, and their
+ * delivery, docs/benchmarks.md) leave the thread that takes emits and records outcomes, and
+ * run on the other core. The requests of one turn of the event loop cross as one message, and their
  * results come back the same way, so the hop costs a few microseconds per delivery.
  *
  * Written here because no library runs an undici agent on a thread behind a promise API.
@@ -88,11 +91,7 @@ export class ThreadedSender implements Sender {
 
   send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     if (this.inProcess !== undefined) return this.inProcess.send(url, headers, body);
-    if (this.closed)
-      return Promise.resolve({
-        ...unanswered('network-error', 'network error: sender closed'),
-        durationMs: 0,
-      });
+    if (this.closed) return Promise.resolve(networkError('network error: sender closed', 0));
     const request: SendRequest = [this.nextId++, url, headers, body];
     if (this.outbox.length === 0) setImmediate(this.flush);
     this.outbox.push(request);
@@ -145,7 +144,7 @@ export class ThreadedSender implements Sender {
       return;
     }
     if (!this.booted) {
-      this.fallBack(error);
+      this.switchToInProcess(error);
       return;
     }
     this.failPending(`network error: sender thread failed (${error.message})`);
@@ -155,29 +154,36 @@ export class ThreadedSender implements Sender {
   }
 
   /** The thread never started, so none of its requests was sent: all go to the in-process sender. */
-  private fallBack(error: Error): void {
+  private switchToInProcess(error: Error): void {
     const sender = this.fallback();
     this.inProcess = sender;
     this.onThreadFailure(error, true);
     const waiting = [...this.pending.values()];
     this.pending.clear();
     this.outbox = [];
-    for (const { request, resolve } of waiting) {
+    for (const { request, resolve, started } of waiting) {
       const [, url, headers, body] = request;
-      sender.send(url, headers, body).then(resolve);
+      sender
+        .send(url, headers, body)
+        .then(resolve, (sendError: unknown) =>
+          resolve(
+            networkError(
+              `network error: ${String(sendError)}`,
+              Math.round(performance.now() - started),
+            ),
+          ),
+        );
     }
   }
 
+  /** Ends every attempt handed to a thread; those still in the outbox wait for the next one. */
   private failPending(message: string): void {
     const waiting = new Set(this.outbox.map(([id]) => id));
     const now = performance.now();
     for (const [id, entry] of this.pending) {
-      if (waiting.has(id) && !this.closed) continue;
+      if (waiting.has(id)) continue;
       this.pending.delete(id);
-      entry.resolve({
-        ...unanswered('network-error', message),
-        durationMs: Math.round(now - entry.started),
-      });
+      entry.resolve(networkError(message, Math.round(now - entry.started)));
     }
   }
 

@@ -22,6 +22,8 @@ export interface Hook {
   hits: Hit[];
   /** The hits at one path, in arrival order. */
   hitsAt(path: string): Hit[];
+  /** Drops open connections (held requests too) and stops listening. */
+  close(): Promise<void>;
 }
 
 /**
@@ -55,6 +57,10 @@ export async function startHook(
     url: `http://127.0.0.1:${port}`,
     hits,
     hitsAt: (path) => hits.filter((hit) => hit.path === path),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }
 

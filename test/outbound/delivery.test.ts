@@ -675,8 +675,7 @@ for (const backend of await backends()) {
       });
       t.after(() => {
         releaseWave();
-        hook.server.closeAllConnections();
-        hook.server.close();
+        return hook.close();
       });
       const app = await newApp(t, 'Streak in flight');
       const endpoint = await server.svix.endpoint.create(app.id, { url: `${hook.url}/wave` });

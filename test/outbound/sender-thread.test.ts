@@ -27,11 +27,6 @@ const echo = (hit: Hit): HookAnswer => ({
   body: `echo ${hit.headers['x-n'] ?? ''}`,
 });
 
-function stop(hook: Hook): Promise<void> {
-  hook.server.closeAllConnections();
-  return new Promise((resolve) => hook.server.close(() => resolve()));
-}
-
 function threaded(
   allowedNetworks: string[],
   onFailure: (error: Error, fellBack: boolean) => void = () => {},
@@ -49,7 +44,7 @@ describe('sender thread', () => {
     const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
     t.after(async () => {
       await sender.close();
-      await stop(hook);
+      await hook.close();
     });
     const one = await sender.send(
       `${hook.url}/one`,
@@ -89,7 +84,7 @@ describe('sender thread', () => {
     const sender = threaded([]);
     t.after(async () => {
       await sender.close();
-      await stop(hook);
+      await hook.close();
     });
     const byAddress = await sender.send(hook.url, {}, '{}');
     assert.equal(byAddress.outcome.kind, 'refused');
@@ -116,7 +111,7 @@ describe('sender thread', () => {
     t.after(async () => {
       release();
       await sender.close();
-      await stop(hook);
+      await hook.close();
     });
     const pending = sender.send(`${hook.url}/held`, {}, '{}');
     await waitFor('the held request', () => hook.hits.length === 1);
@@ -146,7 +141,7 @@ describe('sender thread', () => {
     );
     t.after(async () => {
       await sender.close();
-      await stop(hook);
+      await hook.close();
     });
     const first = await Promise.all(
       Array.from({ length: 5 }, (_, n) => sender.send(hook.url, { 'x-n': String(n) }, '{}')),
@@ -176,7 +171,7 @@ describe('sender thread', () => {
     const sender = threaded(LOOPBACK);
     t.after(async () => {
       release();
-      await stop(hook);
+      await hook.close();
     });
     const underway = sender.send(hook.url, { 'x-n': 'underway' }, '{}');
     await waitFor('the request under way', () => hook.hits.length === 1);
@@ -199,7 +194,7 @@ describe('deliveries through the sender thread', () => {
   });
   after(async () => {
     await server?.close();
-    if (hook) await stop(hook);
+    if (hook) await hook.close();
   });
 
   it('is what a server uses by default, and delivers signed webhooks through it', async () => {
