@@ -245,6 +245,7 @@ export function summarizeProfile(file: string, options: SummaryOptions = {}): Pr
 /**
  * Who calls `functionName`: its self time in the window, split by the chain of its nearest
  * `depth` callers (to tell, say, which `digest` is the token hash and which the HMAC).
+ * `functionName` may also be a location as the summary prints it, for anonymous functions.
  */
 export function callersOf(
   file: string,
@@ -268,7 +269,12 @@ export function callersOf(
     at += deltas[i] ?? 0;
     if (at < fromUs || at > toUs) continue;
     const node = byId.get(samples[i]);
-    if (!node || node.callFrame.functionName !== functionName) continue;
+    if (!node) continue;
+    const { functionName: name, url, lineNumber, columnNumber } = node.callFrame;
+    // By name, or by location for anonymous functions (`src/store/sqlite/driver.ts:216`).
+    if (name !== functionName && shortLocation(url, lineNumber, columnNumber) !== functionName) {
+      continue;
+    }
     const names: string[] = [];
     let current = parent.get(node.id);
     for (let d = 0; d < (options.depth ?? 4) && current !== undefined; d++) {
