@@ -254,17 +254,49 @@ export function publicKeyFromSigningKey(signingKey: string): string {
  * non-negative integer number of seconds.
  */
 export function signedContent(msgId: string, timestampSeconds: number, body: WebhookBody): Buffer {
+  return Buffer.concat([
+    Buffer.from(contentPrefix(msgId, timestampSeconds), 'utf8'),
+    toBytes(body),
+  ]);
+}
+
+/** `{msgId}.{timestamp}.`, checked (see {@link signedContent}). */
+function contentPrefix(msgId: string, timestampSeconds: number): string {
   if (typeof msgId !== 'string' || msgId === '' || msgId.includes('.')) {
     throw new RangeError('A message id must be non-empty and may not contain "."');
   }
   if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0) {
     throw new RangeError('A timestamp must be a non-negative integer number of seconds');
   }
-  return Buffer.concat([Buffer.from(`${msgId}.${timestampSeconds}.`, 'utf8'), toBytes(body)]);
+  return `${msgId}.${timestampSeconds}.`;
 }
 
-function hmacV1(key: Uint8Array, content: Buffer): string {
-  return createHmac('sha256', key).update(content).digest('base64');
+/**
+ * The v1 HMAC of the signed content: whole, or as its prefix and the body (fed in two parts
+ * rather than copied into one buffer).
+ */
+function hmacV1(key: Uint8Array, content: string | Buffer, body?: WebhookBody): string {
+  const hmac = createHmac('sha256', key).update(content);
+  if (body !== undefined) hmac.update(body);
+  return hmac.digest('base64');
+}
+
+/**
+ * Decoded `whsec_` secrets, by secret: every attempt signs with its endpoint's secret, and
+ * decoding (strict base64 and length checks) would otherwise cost as much as the HMAC.
+ * Bounded; a full cache is simply emptied.
+ */
+const decodedSecrets = new Map<string, Buffer>();
+const DECODED_SECRETS_MAX = 4096;
+
+function secretBytes(secret: string): Buffer {
+  let bytes = decodedSecrets.get(secret);
+  if (bytes === undefined) {
+    bytes = parseSecret(secret);
+    if (decodedSecrets.size >= DECODED_SECRETS_MAX) decodedSecrets.clear();
+    decodedSecrets.set(secret, bytes);
+  }
+  return bytes;
 }
 
 /**
@@ -277,9 +309,9 @@ export function signV1(
   timestampSeconds: number,
   body: WebhookBody,
 ): string {
-  const key = typeof secret === 'string' ? parseSecret(secret) : secret;
+  const key = typeof secret === 'string' ? secretBytes(secret) : secret;
   if (key.length === 0) throw new InvalidSecretError("A secret can't be empty");
-  return `v1,${hmacV1(key, signedContent(msgId, timestampSeconds, body))}`;
+  return `v1,${hmacV1(key, contentPrefix(msgId, timestampSeconds), body)}`;
 }
 
 /** `v1a,<base64 ed25519 signature>` of the signed content, with a `whsk_` signing key. */
@@ -305,15 +337,16 @@ export function buildSignatureHeader(
   body: WebhookBody,
 ): string {
   if (keys.length === 0) throw new InvalidSecretError('At least one signing key is required');
-  const content = signedContent(msgId, timestampSeconds, body);
+  const prefix = contentPrefix(msgId, timestampSeconds);
   return keys
     .map((key) => {
       if (typeof key === 'string' && key.startsWith(SIGNING_KEY_PREFIX)) {
+        const content = Buffer.concat([Buffer.from(prefix, 'utf8'), toBytes(body)]);
         return `v1a,${sign(null, content, parseSigningKey(key)).toString('base64')}`;
       }
-      const bytes = typeof key === 'string' ? parseSecret(key) : key;
+      const bytes = typeof key === 'string' ? secretBytes(key) : key;
       if (bytes.length === 0) throw new InvalidSecretError("A secret can't be empty");
-      return `v1,${hmacV1(bytes, content)}`;
+      return `v1,${hmacV1(bytes, prefix, body)}`;
     })
     .join(' ');
 }
