@@ -10,7 +10,7 @@ import {
 } from '../core/ids.js';
 import type { DeliveryLease, ServiceContext } from '../platform/context.js';
 import type { ApplicationRecord } from '../store/applications.js';
-import { findApplication } from '../store/applications.js';
+import { findApplicationCached } from '../store/applications.js';
 import {
   type DeliveryRecord,
   insertDeliveries,
@@ -128,13 +128,13 @@ export async function createMessage(
   options: { onlyEndpoint?: EndpointId } = {},
 ): Promise<CreatedMessage> {
   const raw = validate(input);
-  const app = await findApplication(ctx.db, appIdOrUid);
+  const app = await findApplicationCached(ctx.db, appIdOrUid);
   const implicit = app ? undefined : (input.application ?? undefined);
   if (!app && !implicit) throw new NotFoundError('Application not found');
   if (implicit) checkImplicitApplication(appIdOrUid, implicit);
   const channels = input.channels ?? null;
   const matching = app
-    ? await store.matchingEndpointIds(ctx.db, app.id, input.eventType, channels)
+    ? await store.matchingEndpointIdsCached(ctx.db, app.id, input.eventType, channels)
     : [];
   // send-example: a real message, but only for the endpoint it was sent to (filters still apply).
   const endpointIds = options.onlyEndpoint

@@ -3,7 +3,7 @@ import { toIso } from '../core/time.js';
 import type { ServiceContext } from '../platform/context.js';
 import { ensureInternalApplication } from '../store/applications.js';
 import { insertDeliveries, TriggerType } from '../store/deliveries.js';
-import { insertMessage, type MessageRecord, matchingEndpointIds } from '../store/messages.js';
+import { insertMessage, type MessageRecord, matchingEndpointIdsCached } from '../store/messages.js';
 import type { Sql } from '../store/sql.js';
 import { newDeliveries } from './messages.js';
 
@@ -57,7 +57,7 @@ export class OperationalEvents {
   private async emit(type: string, data: Record<string, unknown>): Promise<void> {
     this.appId ??= await operationalAppId(this.ctx);
     const appId = this.appId;
-    const endpointIds = await matchingEndpointIds(this.ctx.db, appId, type, null);
+    const endpointIds = await matchingEndpointIdsCached(this.ctx.db, appId, type, null);
     if (endpointIds.length === 0) return;
     const now = this.ctx.clock();
     const message: MessageRecord = {

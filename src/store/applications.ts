@@ -2,7 +2,8 @@ import type { AppId } from '../core/ids.js';
 import { invalidateDeliveryTarget } from './endpoint-health.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
-import type { Sql } from './sql.js';
+import { remembered, routingChanged } from './routing-cache.js';
+import type { Database, Sql } from './sql.js';
 
 export interface ApplicationRecord {
   id: AppId;
@@ -50,6 +51,17 @@ export async function findApplication(
   return row && fromRow(row);
 }
 
+/**
+ * `findApplication` for the hot path of message creation: remembered on SQLite (see
+ * routing-cache.ts). The record is shared: read it, do not change it.
+ */
+export function findApplicationCached(
+  db: Database,
+  idOrUid: string,
+): Promise<ApplicationRecord | undefined> {
+  return remembered(db, `app:${idOrUid}`, () => findApplication(db, idOrUid));
+}
+
 export async function insertApplication(sql: Sql, app: ApplicationRecord): Promise<void> {
   await sql.run(`INSERT INTO applications (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
     app.id,
@@ -60,6 +72,7 @@ export async function insertApplication(sql: Sql, app: ApplicationRecord): Promi
     app.createdAt,
     app.updatedAt,
   ]);
+  routingChanged(sql);
 }
 
 /**
@@ -89,6 +102,7 @@ export async function ensureInternalApplication(
       app.updatedAt,
     ],
   );
+  routingChanged(sql);
   const row = await sql.get<{ id: string }>(
     'SELECT id FROM applications WHERE uid = ? AND internal = 1',
     [key],
@@ -103,6 +117,7 @@ export async function deleteInternalApplication(sql: Sql, key: string, now: numb
     'UPDATE applications SET deleted_at = ?, uid = NULL, updated_at = ? WHERE uid = ? AND internal = 1',
     [now, now, key],
   );
+  routingChanged(sql);
   invalidateDeliveryTarget();
 }
 
@@ -111,6 +126,7 @@ export async function updateApplication(sql: Sql, app: ApplicationRecord): Promi
     'UPDATE applications SET uid = ?, name = ?, throttle_rate = ?, metadata = ?, updated_at = ? WHERE id = ?',
     [app.uid, app.name, app.throttleRate, toJson(app.metadata), app.updatedAt, app.id],
   );
+  routingChanged(sql);
   invalidateDeliveryTarget(); // its throttleRate is part of every endpoint's delivery target
 }
 
@@ -121,6 +137,7 @@ export async function deleteApplication(sql: Sql, id: AppId, now: number): Promi
     now,
     id,
   ]);
+  routingChanged(sql);
   invalidateDeliveryTarget();
 }
 

@@ -1,6 +1,7 @@
 import type { EndpointId } from '../core/ids.js';
 import type { SecretBox } from '../platform/secret-box.js';
 import { fromJson } from './json.js';
+import { routingChanged } from './routing-cache.js';
 import type { Sql } from './sql.js';
 
 /** Delivery options an endpoint can set beyond Svix's fields (stored in `endpoints.options`). */
@@ -267,6 +268,7 @@ export async function recordEndpointOutcome(
         'UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ? AND disabled = 0',
         [outcome.now, id],
       )) > 0;
+    routingChanged(sql);
     invalidateDeliveryTarget(id);
   }
   return { disabled, failingSince: row.failing_since, consecutiveFailures: failures };

@@ -2,6 +2,7 @@ import type { AppId, EndpointId } from '../core/ids.js';
 import { type EndpointDeliveryOptions, invalidateDeliveryTarget } from './endpoint-health.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PageRequest, planPage, toPage } from './pagination.js';
+import { routingChanged } from './routing-cache.js';
 import type { Sql } from './sql.js';
 
 /**
@@ -136,6 +137,7 @@ export async function insertEndpoint(
       sealed.secret,
     ],
   );
+  routingChanged(sql);
 }
 
 /**
@@ -167,6 +169,7 @@ export async function updateEndpoint(
       endpoint.id,
     ],
   );
+  routingChanged(sql);
   invalidateDeliveryTarget(endpoint.id);
 }
 
@@ -213,6 +216,7 @@ export async function deleteEndpoint(sql: Sql, id: EndpointId, now: number): Pro
     now,
     id,
   ]);
+  routingChanged(sql);
   invalidateDeliveryTarget(id);
 }
 
@@ -230,10 +234,27 @@ export async function listEndpoints(
 }
 
 /**
- * The endpoints a new message goes to: not deleted, not disabled, listening to its event type
- * (or to all), and sharing at least one channel with it (or listening to all channels). A
- * message without channels does not reach an endpoint that has channels. Takes a `Sql` so it
- * runs inside the message-create transaction. Ascending by id.
+ * Whether an endpoint's filters let a message through: it listens to the message's event type
+ * (or to all), and shares at least one channel with it (or listens to all channels). A message
+ * without channels does not reach an endpoint that has channels.
+ */
+export function acceptsMessage(
+  filters: { eventTypes: readonly string[] | null; channels: readonly string[] | null },
+  eventType: string,
+  channels: readonly string[] | null,
+): boolean {
+  const types = filters.eventTypes;
+  if (types && types.length > 0 && !types.includes(eventType)) return false;
+  const wanted = filters.channels;
+  if (wanted && wanted.length > 0) {
+    return channels?.some((channel) => wanted.includes(channel)) ?? false;
+  }
+  return true;
+}
+
+/**
+ * The endpoints a new message goes to: not deleted, not disabled, and `acceptsMessage`.
+ * Takes a `Sql` so it runs inside a transaction. Ascending by id.
  */
 export async function listMatchingEndpoints(
   sql: Sql,
@@ -245,15 +266,7 @@ export async function listMatchingEndpoints(
     `SELECT ${COLUMNS} FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id`,
     [appId],
   );
-  return rows.map(fromRow).filter((endpoint) => {
-    const types = endpoint.eventTypes;
-    if (types && types.length > 0 && !types.includes(eventType)) return false;
-    const wanted = endpoint.channels;
-    if (wanted && wanted.length > 0) {
-      return channels?.some((channel) => wanted.includes(channel)) ?? false;
-    }
-    return true;
-  });
+  return rows.map(fromRow).filter((endpoint) => acceptsMessage(endpoint, eventType, channels));
 }
 
 // ---------------------------------------------------------------------------------------------

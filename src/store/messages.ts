@@ -7,9 +7,11 @@ import {
   idTimestampMs,
   type MessageId,
 } from '../core/ids.js';
+import { acceptsMessage } from './endpoints.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PagePlan, toPage } from './pagination.js';
-import { paddedInLists, type Sql, type SqlValue } from './sql.js';
+import { remembered } from './routing-cache.js';
+import { type Database, paddedInLists, type Sql, type SqlValue } from './sql.js';
 
 export interface MessageRecord {
   id: MessageId;
@@ -296,9 +298,39 @@ export async function listMessages(
   return toPage(rows, plan, (row) => row.id, messageFromRow);
 }
 
+/** What routing needs of an endpoint: its id and its filters. */
+interface EndpointRoute {
+  id: EndpointId;
+  eventTypes: string[] | null;
+  channels: string[] | null;
+}
+
+/** The enabled endpoints of an application, by id: only the three columns routing reads. */
+async function endpointRoutes(sql: Sql, appId: AppId): Promise<EndpointRoute[]> {
+  const rows = await sql.all<{ id: string; event_types: string | null; channels: string | null }>(
+    'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id',
+    [appId],
+  );
+  return rows.map((row) => ({
+    id: row.id as EndpointId,
+    eventTypes: fromJson<string[]>(row.event_types),
+    channels: fromJson<string[]>(row.channels),
+  }));
+}
+
+function matching(
+  routes: readonly EndpointRoute[],
+  eventType: string,
+  channels: readonly string[] | null,
+): EndpointId[] {
+  return routes
+    .filter((route) => acceptsMessage(route, eventType, channels))
+    .map((route) => route.id);
+}
+
 /**
- * The ids of the endpoints a new message goes to (the rules of `listMatchingEndpoints`), by id.
- * The hot path of message creation: reads only the three columns the filter needs.
+ * The ids of the endpoints a new message goes to (not deleted, not disabled, `acceptsMessage`),
+ * by id. Works inside a transaction; outside one, `matchingEndpointIdsCached` is cheaper.
  */
 export async function matchingEndpointIds(
   sql: Sql,
@@ -306,19 +338,19 @@ export async function matchingEndpointIds(
   eventType: string,
   channels: readonly string[] | null,
 ): Promise<EndpointId[]> {
-  const rows = await sql.all<{ id: string; event_types: string | null; channels: string | null }>(
-    'SELECT id, event_types, channels FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND disabled = 0 ORDER BY id',
-    [appId],
-  );
-  const ids: EndpointId[] = [];
-  for (const row of rows) {
-    const types = fromJson<string[]>(row.event_types);
-    if (types && types.length > 0 && !types.includes(eventType)) continue;
-    const wanted = fromJson<string[]>(row.channels);
-    if (wanted && wanted.length > 0 && !(channels?.some((c) => wanted.includes(c)) ?? false)) {
-      continue;
-    }
-    ids.push(row.id as EndpointId);
-  }
-  return ids;
+  return matching(await endpointRoutes(sql, appId), eventType, channels);
+}
+
+/**
+ * `matchingEndpointIds` for the hot path of message creation: the application's endpoint
+ * filters are remembered on SQLite (see routing-cache.ts), not read for every message.
+ */
+export async function matchingEndpointIdsCached(
+  db: Database,
+  appId: AppId,
+  eventType: string,
+  channels: readonly string[] | null,
+): Promise<EndpointId[]> {
+  const routes = await remembered(db, `routes:${appId}`, () => endpointRoutes(db, appId));
+  return matching(routes ?? [], eventType, channels);
 }
