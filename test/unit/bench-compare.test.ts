@@ -1,0 +1,57 @@
+/**
+ * The pure parts of `npm run bench:compare`: the order of the paired runs and how their figures
+ * are summarised (the runs themselves are benchmarks, not tests).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compareRuns, formatComparison, median, runOrder } from '../../bench/compare.js';
+import type { Row } from '../../bench/lib/types.js';
+
+function row(metric: string, switchboard: number | null, ratio: number | null = null): Row {
+  return {
+    scenario: 'outbound',
+    metric,
+    switchboard,
+    baseline: null,
+    ratio,
+    target: '',
+    met: null,
+  };
+}
+
+describe('bench:compare', () => {
+  it('alternates the two sides so that each runs first as often as second', () => {
+    assert.deepEqual(runOrder(1), ['ref', 'this']);
+    assert.deepEqual(runOrder(2), ['ref', 'this', 'this', 'ref']);
+    assert.deepEqual(runOrder(3), ['ref', 'this', 'this', 'ref', 'ref', 'this']);
+  });
+
+  it('takes the median of odd and even counts, and of nothing', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(median([]), null);
+  });
+
+  it('collects each side’s numeric figures per metric, in run order, with their ratios', () => {
+    const metrics = compareRuns([
+      { side: 'ref', rows: [row('deliveries/s', 6000, 1.2), row('FAILED (see below)', null)] },
+      { side: 'this', rows: [row('deliveries/s', 8000, 1.6)] },
+      { side: 'this', rows: [row('deliveries/s', 7000, 1.5)] },
+      { side: 'ref', rows: [row('deliveries/s', 7000, 1.4)] },
+    ]);
+    assert.equal(metrics.length, 1, 'rows without a figure are left out');
+    assert.deepEqual(metrics[0], {
+      scenario: 'outbound',
+      metric: 'deliveries/s',
+      ref: [6000, 7000],
+      this: [8000, 7000],
+      refRatio: [1.2, 1.4],
+      thisRatio: [1.6, 1.5],
+    });
+    const table = formatComparison(metrics, 'main');
+    assert.match(
+      table,
+      /\| outbound \| deliveries\/s \| 6000 \/ 7000 \| 8000 \/ 7000 \| 6500 +\| 7500 +\| 1\.15× +\| 1\.3× → 1\.55× \|/,
+    );
+  });
+});
