@@ -180,7 +180,7 @@ interface Destination {
  * One POST, as undici's dispatch handler: the status, a capped excerpt of the body and the
  * Retry-After header are all an attempt keeps, so the response is read from the connection's
  * callbacks directly, without the stream, promise and timer `undici.request` adds to every
- * request (half of the sender's CPU at thousands of deliveries a second).
+ * request: about a third of the sender's CPU per request (docs/benchmarks.md, sixth round).
  */
 class Attempt implements Dispatcher.DispatchHandler {
   onSettled: (() => void) | undefined;

@@ -39,7 +39,8 @@ async function serve(
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-describe('webhook sender', () => {
+// A deadline that no longer works must fail these tests, not hang them.
+describe('webhook sender', { timeout: 10_000 }, () => {
   it('POSTs the body and headers as given, and keeps status, Retry-After and the answer', async (t) => {
     const hook = await startHook(() => ({
       status: 429,
