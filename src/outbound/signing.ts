@@ -341,7 +341,7 @@ export function buildSignatureHeader(
   return keys
     .map((key) => {
       if (typeof key === 'string' && key.startsWith(SIGNING_KEY_PREFIX)) {
-        const content = Buffer.concat([Buffer.from(prefix, 'utf8'), toBytes(body)]);
+        const content = signedContent(msgId, timestampSeconds, body);
         return `v1a,${sign(null, content, parseSigningKey(key)).toString('base64')}`;
       }
       const bytes = typeof key === 'string' ? secretBytes(key) : key;
