@@ -43,8 +43,8 @@ port.on('message', (message: ToSenderThread) => {
     });
     return;
   }
-  for (const [id, url, headers, body] of message.send) {
-    sender.send(url, headers, body).then(
+  for (const [id, url, headers, body, signing] of message.send) {
+    sender.send(url, headers, body, signing).then(
       (result) => reply([id, result]),
       // `send` turns every failure into an outcome; should that ever throw, the attempt still
       // gets one (a network error, retried) instead of waiting forever.

@@ -2,6 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Sender } from './sender.js';
+import type { DeliverySigning } from './signing.js';
 import { type SendResult, unanswered } from './transports/types.js';
 
 /** What the thread builds its `WebhookSender` from: plain data, since it is cloned across. */
@@ -11,7 +12,13 @@ export interface SenderThreadOptions {
 }
 
 /** One POST to make, as it crosses to the thread. */
-export type SendRequest = [id: number, url: string, headers: Record<string, string>, body: string];
+export type SendRequest = [
+  id: number,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  signing: DeliverySigning | undefined,
+];
 /** Its result, as it crosses back. */
 export type SendReply = [id: number, result: SendResult];
 export type ToSenderThread = { send: SendRequest[] } | { close: true };
@@ -89,10 +96,15 @@ export class ThreadedSender implements Sender {
     this.thread();
   }
 
-  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
-    if (this.inProcess !== undefined) return this.inProcess.send(url, headers, body);
+  send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signing?: DeliverySigning,
+  ): Promise<SendResult> {
+    if (this.inProcess !== undefined) return this.inProcess.send(url, headers, body, signing);
     if (this.closed) return Promise.resolve(networkError('network error: sender closed', 0));
-    const request: SendRequest = [this.nextId++, url, headers, body];
+    const request: SendRequest = [this.nextId++, url, headers, body, signing];
     if (this.outbox.length === 0) setImmediate(this.flush);
     this.outbox.push(request);
     return new Promise((resolve) => {
@@ -162,9 +174,9 @@ export class ThreadedSender implements Sender {
     this.pending.clear();
     this.outbox = [];
     for (const { request, resolve, started } of waiting) {
-      const [, url, headers, body] = request;
+      const [, url, headers, body, signing] = request;
       sender
-        .send(url, headers, body)
+        .send(url, headers, body, signing)
         .then(resolve, (sendError: unknown) =>
           resolve(
             networkError(

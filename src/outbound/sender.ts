@@ -3,6 +3,7 @@ import { lookup as dnsLookup } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { Agent, type Dispatcher, errors } from 'undici';
+import { type DeliverySigning, deliverySignatureHeaders } from './signing.js';
 import { type AllowList, checkAddress, checkDestination } from './ssrf.js';
 import { type Outcome, refusedOutcome, type SendResult, unanswered } from './transports/types.js';
 
@@ -19,7 +20,16 @@ export interface SenderOptions {
 
 /** Makes one webhook POST: in this thread (`WebhookSender`) or on a thread of its own (`ThreadedSender`). */
 export interface Sender {
-  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult>;
+  /**
+   * POSTs `body` with `headers`; with `signing`, signed too (the signature headers are made
+   * where the request is, on the sender's thread, not on the event loop).
+   */
+  send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signing?: DeliverySigning,
+  ): Promise<SendResult>;
   /** Releases connections (and the thread); attempts under way are let finish, bounded. */
   close(): Promise<void>;
 }
@@ -85,12 +95,36 @@ export class WebhookSender implements Sender {
     });
   }
 
-  send(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+  send(
+    url: string,
+    headers: Record<string, string>,
+    body: string,
+    signing?: DeliverySigning,
+  ): Promise<SendResult> {
     const started = performance.now();
     const target = this.checkUrl(url);
     if (typeof target === 'string') {
       return Promise.resolve({
         ...refusedOutcome(target),
+        durationMs: Math.round(performance.now() - started),
+      });
+    }
+    let requestHeaders: Record<string, string>;
+    try {
+      requestHeaders = {
+        ...headers,
+        ...(signing && deliverySignatureHeaders(signing, body)),
+        'content-type': 'application/json',
+        'user-agent': this.options.userAgent,
+        accept: '*/*',
+      };
+    } catch (error) {
+      // A key that cannot sign (stored corrupt): nothing is sent, and the attempt says why. It
+      // fails like an unanswered one (retried on the schedule, then given up), here or on the
+      // sender thread alike.
+      const message = `not sent: the endpoint's signing key is unusable (${describe(error)})`;
+      return Promise.resolve({
+        ...unanswered('network-error', message),
         durationMs: Math.round(performance.now() - started),
       });
     }
@@ -103,18 +137,7 @@ export class WebhookSender implements Sender {
       }
       attempt.onSettled = () => this.deadlines.delete(attempt);
       this.agent.dispatch(
-        {
-          origin: target.origin,
-          path: target.path,
-          method: 'POST',
-          headers: {
-            ...headers,
-            'content-type': 'application/json',
-            'user-agent': this.options.userAgent,
-            accept: '*/*',
-          },
-          body,
-        },
+        { origin: target.origin, path: target.path, method: 'POST', headers: requestHeaders, body },
         attempt,
       );
     });

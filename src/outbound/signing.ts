@@ -373,6 +373,52 @@ export function buildSignatureHeaders(
   };
 }
 
+/** What signing one delivery takes: crosses to the sender thread as plain data. */
+export interface DeliverySigning {
+  msgId: string;
+  timestampSeconds: number;
+  /** Current key first, then rotated-out keys still in their grace period. */
+  keys: readonly WebhookKey[];
+  /** A seed system's scheme, sent alongside the Standard Webhooks headers. */
+  legacy: { scheme: 'stripe' | 'github'; header?: string } | null;
+}
+
+/**
+ * Every signature header of one delivery: the Standard Webhooks ones, and the endpoint's
+ * legacy scheme, if any. The legacy schemes are HMACs keyed with a `whsec_` secret; an ed25519
+ * (`whsk_`) key gets none (signing would throw on every attempt, and the delivery would never
+ * be recorded).
+ */
+export function deliverySignatureHeaders(
+  signing: DeliverySigning,
+  body: WebhookBody,
+): Record<string, string> {
+  const { msgId, timestampSeconds, keys, legacy } = signing;
+  const headers: Record<string, string> = buildSignatureHeaders(
+    keys,
+    msgId,
+    timestampSeconds,
+    body,
+  );
+  const first = keys[0];
+  const hmacKey = typeof first === 'string' && first.startsWith(SECRET_PREFIX) ? first : undefined;
+  if (hmacKey !== undefined && legacy?.scheme === 'stripe') {
+    headers[legacy.header ?? 'stripe-signature'] = signStripeStyle(
+      hmacKey,
+      timestampSeconds,
+      body,
+      {
+        secretEncoding: 'whsec',
+      },
+    );
+  } else if (hmacKey !== undefined && legacy?.scheme === 'github') {
+    headers[legacy.header ?? 'x-hub-signature-256'] = signGithubStyle(hmacKey, body, {
+      secretEncoding: 'whsec',
+    });
+  }
+  return headers;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification
 // ---------------------------------------------------------------------------------------------

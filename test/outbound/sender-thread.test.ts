@@ -13,6 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { createMessage } from '../../src/outbound/messages.js';
 import { WebhookSender } from '../../src/outbound/sender.js';
 import { ThreadedSender } from '../../src/outbound/sender-thread.js';
+import { generateSecret, verifyGithubStyle } from '../../src/outbound/signing.js';
 import { parseAllowedNetworks } from '../../src/outbound/ssrf.js';
 import { type Hit, type Hook, type HookAnswer, startHook } from '../helpers/hook.js';
 import { adminApi, spawnServer, stopServer } from '../helpers/process.js';
@@ -157,6 +158,58 @@ describe('sender thread', () => {
     assert.match(failures[0][0].message, /not-a-network/);
     assert.equal(hook.hits.length, 6);
     assert.ok(hook.hits.every((hit) => hit.headers['user-agent'] === 'in-process'));
+  });
+
+  it('signs on the thread: Standard Webhooks with every key, and the legacy scheme', async (t) => {
+    const hook = await startHook(echo);
+    const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
+    t.after(async () => {
+      await sender.close();
+      await hook.close();
+    });
+    const current = generateSecret();
+    const rotatedOut = generateSecret();
+    const body = '{"type":"invoice.paid"}';
+    const timestampSeconds = Math.floor(Date.now() / 1000);
+    const result = await sender.send(`${hook.url}/signed`, { 'x-custom': 'kept' }, body, {
+      msgId: 'msg_signed',
+      timestampSeconds,
+      keys: [current, rotatedOut],
+      legacy: { scheme: 'github' },
+    });
+    assert.equal(result.statusCode, 200);
+    const [hit] = hook.hitsAt('/signed');
+    assert.equal(hit.headers['x-custom'], 'kept');
+    assert.equal(hit.headers['webhook-id'], 'msg_signed');
+    assert.equal(hit.headers['svix-id'], 'msg_signed');
+    // Either key verifies it, with an independent implementation.
+    for (const secret of [current, rotatedOut]) {
+      assert.doesNotThrow(() => new Webhook(secret).verify(hit.body.toString(), hit.headers));
+    }
+    const github = hit.headers['x-hub-signature-256'];
+    assert.ok(github !== undefined);
+    assert.equal(
+      verifyGithubStyle(github, hit.body.toString(), current, { secretEncoding: 'whsec' }),
+      hit.body.toString(),
+    );
+  });
+
+  it('sends nothing for a key that cannot sign, and says why', async (t) => {
+    const hook = await startHook(echo);
+    const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
+    t.after(async () => {
+      await sender.close();
+      await hook.close();
+    });
+    const result = await sender.send(`${hook.url}/corrupt`, {}, '{}', {
+      msgId: 'msg_corrupt',
+      timestampSeconds: Math.floor(Date.now() / 1000),
+      keys: ['whsec_not*base64'],
+      legacy: null,
+    });
+    assert.equal(result.outcome.kind, 'network-error');
+    assert.match(result.response, /^not sent: the endpoint's signing key is unusable \(.*secret/i);
+    assert.equal(hook.hits.length, 0);
   });
 
   it('lets attempts under way finish at close, and sends nothing after it', async (t) => {

@@ -115,6 +115,20 @@ describe('webhook sender', { timeout: 10_000 }, () => {
     assert.match(result.response, /ECONNREFUSED/);
   });
 
+  it('sends nothing for a key that cannot sign, and fails the attempt saying why', async (t) => {
+    const hook = await startHook();
+    t.after(() => hook.close());
+    const result = await sender(t).send(`${hook.url}/x`, {}, '{}', {
+      msgId: 'msg_1',
+      timestampSeconds: 1_700_000_000,
+      keys: ['whsec_not*base64'],
+      legacy: null,
+    });
+    assert.equal(result.outcome.kind, 'network-error');
+    assert.match(result.response, /^not sent: the endpoint's signing key is unusable/);
+    assert.equal(hook.hits.length, 0);
+  });
+
   it('refuses a destination outside the allowed networks without connecting', async (t) => {
     const result = await sender(t).send('http://10.0.0.1:9/hook', {}, '{}');
     assert.equal(result.outcome.kind, 'refused');
