@@ -385,9 +385,8 @@ export interface DeliverySigning {
 
 /**
  * Every signature header of one delivery: the Standard Webhooks ones, and the endpoint's
- * legacy scheme, if any. The legacy schemes are HMACs keyed with a `whsec_` secret; an ed25519
- * (`whsk_`) key gets none (signing would throw on every attempt, and the delivery would never
- * be recorded).
+ * legacy scheme, if any. The legacy schemes are HMACs keyed with a `whsec_` secret; they have
+ * no form for an ed25519 (`whsk_`) key, which gets the Standard Webhooks `v1a` header alone.
  */
 export function deliverySignatureHeaders(
   signing: DeliverySigning,
@@ -402,19 +401,16 @@ export function deliverySignatureHeaders(
   );
   const first = keys[0];
   const hmacKey = typeof first === 'string' && first.startsWith(SECRET_PREFIX) ? first : undefined;
+  const whsec = { secretEncoding: 'whsec' } as const;
   if (hmacKey !== undefined && legacy?.scheme === 'stripe') {
     headers[legacy.header ?? 'stripe-signature'] = signStripeStyle(
       hmacKey,
       timestampSeconds,
       body,
-      {
-        secretEncoding: 'whsec',
-      },
+      whsec,
     );
   } else if (hmacKey !== undefined && legacy?.scheme === 'github') {
-    headers[legacy.header ?? 'x-hub-signature-256'] = signGithubStyle(hmacKey, body, {
-      secretEncoding: 'whsec',
-    });
+    headers[legacy.header ?? 'x-hub-signature-256'] = signGithubStyle(hmacKey, body, whsec);
   }
   return headers;
 }
