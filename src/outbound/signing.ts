@@ -373,6 +373,9 @@ export function buildSignatureHeaders(
   };
 }
 
+/** Legacy schemes keyed with the endpoint's `whsec_` secret, as Standard Webhooks is. */
+const WHSEC = { secretEncoding: 'whsec' } as const;
+
 /** What signing one delivery takes: crosses to the sender thread as plain data. */
 export interface DeliverySigning {
   msgId: string;
@@ -401,16 +404,15 @@ export function deliverySignatureHeaders(
   );
   const first = keys[0];
   const hmacKey = typeof first === 'string' && first.startsWith(SECRET_PREFIX) ? first : undefined;
-  const whsec = { secretEncoding: 'whsec' } as const;
   if (hmacKey !== undefined && legacy?.scheme === 'stripe') {
     headers[legacy.header ?? 'stripe-signature'] = signStripeStyle(
       hmacKey,
       timestampSeconds,
       body,
-      whsec,
+      WHSEC,
     );
   } else if (hmacKey !== undefined && legacy?.scheme === 'github') {
-    headers[legacy.header ?? 'x-hub-signature-256'] = signGithubStyle(hmacKey, body, whsec);
+    headers[legacy.header ?? 'x-hub-signature-256'] = signGithubStyle(hmacKey, body, WHSEC);
   }
   return headers;
 }
@@ -542,7 +544,7 @@ export function verifyWebhook<B extends WebhookBody>(
 // ---------------------------------------------------------------------------------------------
 
 function legacyKeyBytes(key: string | Uint8Array, options: LegacyKeyOptions): Uint8Array {
-  if (typeof key === 'string' && options.secretEncoding === 'whsec') return parseSecret(key);
+  if (typeof key === 'string' && options.secretEncoding === 'whsec') return secretBytes(key);
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   if (bytes.length === 0) throw new InvalidSecretError("A secret can't be empty");
   return bytes;

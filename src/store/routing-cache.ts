@@ -47,7 +47,9 @@ export async function remembered<T>(
   const owner = db.soleWriter;
   if (owner === undefined) return load();
   const memory = memoryOf(owner);
-  if (memory.entries.has(key)) return memory.entries.get(key) as T;
+  // Only defined values are remembered, so undefined here is a miss.
+  const known = memory.entries.get(key);
+  if (known !== undefined) return known as T;
   const generation = memory.generation;
   const value = await load();
   if (value !== undefined && memory.generation === generation) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { Webhook } from 'standardwebhooks';
 import { createMessage } from '../../src/outbound/messages.js';
@@ -39,14 +39,20 @@ function threaded(
   );
 }
 
+/** An echo hook and a thread that must not fail, both closed when the test ends. */
+async function echoAndThread(t: TestContext) {
+  const hook = await startHook(echo);
+  const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
+  t.after(async () => {
+    await sender.close();
+    await hook.close();
+  });
+  return { hook, sender };
+}
+
 describe('sender thread', () => {
   it('makes the POST on the thread and brings each result back to its own attempt', async (t) => {
-    const hook = await startHook(echo);
-    const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
-    t.after(async () => {
-      await sender.close();
-      await hook.close();
-    });
+    const { hook, sender } = await echoAndThread(t);
     const one = await sender.send(
       `${hook.url}/one`,
       { 'webhook-id': 'msg_1', 'x-n': 'one' },
@@ -161,12 +167,7 @@ describe('sender thread', () => {
   });
 
   it('signs on the thread: Standard Webhooks with every key, and the legacy scheme', async (t) => {
-    const hook = await startHook(echo);
-    const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
-    t.after(async () => {
-      await sender.close();
-      await hook.close();
-    });
+    const { hook, sender } = await echoAndThread(t);
     const current = generateSecret();
     const rotatedOut = generateSecret();
     const body = '{"type":"invoice.paid"}';
@@ -195,12 +196,7 @@ describe('sender thread', () => {
   });
 
   it('sends nothing for a key that cannot sign, and says why', async (t) => {
-    const hook = await startHook(echo);
-    const sender = threaded(LOOPBACK, (error) => assert.fail(`the thread failed: ${error}`));
-    t.after(async () => {
-      await sender.close();
-      await hook.close();
-    });
+    const { hook, sender } = await echoAndThread(t);
     const result = await sender.send(`${hook.url}/corrupt`, {}, '{}', {
       msgId: 'msg_corrupt',
       timestampSeconds: Math.floor(Date.now() / 1000),
