@@ -19,7 +19,11 @@ export type ApplicationPatch = Partial<ApplicationInput>;
 const APP_CONFLICT = 'An application with that id or uid already exists';
 
 /** Svix refuses uids that look like ids, so `{app_id}` lookups can never be ambiguous. */
-export function checkUid(uid: string | null | undefined, prefix: string, loc: string[]): void {
+export function checkUid(
+  uid: string | null | undefined,
+  prefix: string,
+  loc: (string | number)[],
+): void {
   if (uid?.startsWith(prefix)) {
     throw ValidationError.at(
       loc,

@@ -73,11 +73,11 @@ export function visiblePayload(message: MessageRecord, now: number): string | nu
 }
 
 /** Everything that can be refused without I/O, so a refused create writes nothing. */
-function validate(input: MessageInput): string | undefined {
+function validate(input: MessageInput, at: Loc): string | undefined {
   if (!isPlainObject(input.payload)) {
-    throw ValidationError.at(['body', 'payload'], 'Payload must be an object.');
+    throw ValidationError.at([...at, 'payload'], 'Payload must be an object.');
   }
-  checkUid(input.eventId, 'msg_', ['body', 'eventId']);
+  checkUid(input.eventId, 'msg_', [...at, 'eventId']);
   if (
     input.payloadRetentionPeriod !== undefined &&
     input.payloadRetentionPeriod !== null &&
@@ -85,23 +85,26 @@ function validate(input: MessageInput): string | undefined {
     input.payloadRetentionHours !== null
   ) {
     throw ValidationError.at(
-      ['body', 'payloadRetentionHours'],
+      [...at, 'payloadRetentionHours'],
       'payloadRetentionPeriod and payloadRetentionHours are mutually exclusive.',
     );
   }
   const raw = input.transformationsParams?.rawPayload;
   if (raw !== undefined && raw !== null && typeof raw !== 'string') {
     throw ValidationError.at(
-      ['body', 'transformationsParams', 'rawPayload'],
+      [...at, 'transformationsParams', 'rawPayload'],
       'rawPayload must be a string.',
     );
   }
   return raw ?? undefined;
 }
 
+/** Where a message's fields are in the request: `body` alone, or `body.messages.{i}`. */
+type Loc = (string | number)[];
+
 /** Implicit application creation needs `application.uid` equal to the path's `{app_id}`. */
-function checkImplicitApplication(appIdOrUid: string, app: ApplicationInput): void {
-  const loc = ['body', 'application', 'uid'];
+function checkImplicitApplication(appIdOrUid: string, app: ApplicationInput, at: Loc): void {
+  const loc = [...at, 'application', 'uid'];
   if (!app.uid) {
     throw ValidationError.at(loc, 'Application UID not set in body', 'application_uid_missing');
   }
@@ -127,82 +130,192 @@ export async function createMessage(
   input: MessageInput,
   options: { onlyEndpoint?: EndpointId } = {},
 ): Promise<CreatedMessage> {
-  const raw = validate(input);
+  const [created] = await writeMessages(ctx, appIdOrUid, [input], false, options);
+  return created;
+}
+
+/** Most messages one batch create takes. */
+export const MESSAGE_BATCH_MAX = 500;
+
+/**
+ * Several messages of one application in one transaction (`POST …/msg/batch`, beyond Svix):
+ * all are stored, or none is (a refused one names its index). Each is routed and delivered
+ * exactly as if it had been created alone.
+ */
+export async function createMessages(
+  ctx: ServiceContext,
+  appIdOrUid: string,
+  inputs: readonly MessageInput[],
+): Promise<CreatedMessage[]> {
+  if (inputs.length === 0 || inputs.length > MESSAGE_BATCH_MAX) {
+    throw ValidationError.at(
+      ['body', 'messages'],
+      `Between 1 and ${MESSAGE_BATCH_MAX} messages are accepted at once.`,
+    );
+  }
+  const seen = new Map<string, number>();
+  inputs.forEach((input, index) => {
+    if (input.eventId === undefined || input.eventId === null) return;
+    const first = seen.get(input.eventId);
+    if (first !== undefined) {
+      throw ValidationError.at(
+        ['body', 'messages', index, 'eventId'],
+        `Same eventId as messages[${first}].`,
+      );
+    }
+    seen.set(input.eventId, index);
+  });
+  return writeMessages(ctx, appIdOrUid, inputs, true);
+}
+
+/** A message about to be written: its row, its deliveries, and the engine slots they hold. */
+interface PlannedMessage {
+  record: MessageRecord;
+  raw: string | undefined;
+  endpointIds: readonly EndpointId[];
+  deliveries: DeliveryRecord[];
+  lease: DeliveryLease | undefined;
+}
+
+/**
+ * What `createMessage` and `createMessages` share. A batch's inputs are at
+ * `body.messages.{index}` in the request, a single message's at `body`.
+ */
+async function writeMessages(
+  ctx: ServiceContext,
+  appIdOrUid: string,
+  inputs: readonly MessageInput[],
+  batched: boolean,
+  options: { onlyEndpoint?: EndpointId } = {},
+): Promise<CreatedMessage[]> {
+  const locOf = (index: number): Loc => (batched ? ['body', 'messages', index] : ['body']);
+  const raws = inputs.map((input, index) => validate(input, locOf(index)));
   const app = await findApplicationCached(ctx.db, appIdOrUid);
-  const implicit = app ? undefined : (input.application ?? undefined);
-  if (!app && !implicit) throw new NotFoundError('Application not found');
-  if (implicit) checkImplicitApplication(appIdOrUid, implicit);
-  const channels = input.channels ?? null;
-  const matching = app
-    ? await store.matchingEndpointIdsCached(ctx.db, app.id, input.eventType, channels)
-    : [];
-  // send-example: a real message, but only for the endpoint it was sent to (filters still apply).
-  const endpointIds = options.onlyEndpoint
-    ? matching.filter((id) => id === options.onlyEndpoint)
-    : matching;
+  let implicit: ApplicationInput | undefined;
+  if (!app) {
+    inputs.forEach((input, index) => {
+      if (!input.application) return;
+      checkImplicitApplication(appIdOrUid, input.application, locOf(index));
+      implicit ??= input.application;
+    });
+    if (!implicit) throw new NotFoundError('Application not found');
+  }
   const now = ctx.clock();
-  const deliverAt = input.deliverAt ?? null;
   // SWITCHBOARD_RETRY_SCHEDULE's first value delays the first try (0 by default).
   const firstTry = now + firstAttemptDelayMs(ctx.config.retryScheduleSeconds);
-  const dueAt = deliverAt !== null && deliverAt > firstTry ? deliverAt : firstTry;
-  const retentionMs =
-    input.payloadRetentionHours != null
-      ? input.payloadRetentionHours * HOUR_MS
-      : (input.payloadRetentionPeriod ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
-  const payloadText = raw ?? JSON.stringify(input.payload);
-  const messageId = newId('message', now);
-  // Due now and this process delivers: written already claimed, handed over after COMMIT.
-  const lease =
-    endpointIds.length > 0 && dueAt <= now
-      ? ctx.handoff?.reserve(endpointIds.length, now)
-      : undefined;
-  let deliveries: DeliveryRecord[] = [];
+  const planned: PlannedMessage[] = [];
+  for (let index = 0; index < inputs.length; index++) {
+    const input = inputs[index];
+    const channels = input.channels ?? null;
+    const matching = app
+      ? await store.matchingEndpointIdsCached(ctx.db, app.id, input.eventType, channels)
+      : [];
+    // send-example: a real message, but only for the endpoint it was sent to (filters apply).
+    const endpointIds = options.onlyEndpoint
+      ? matching.filter((id) => id === options.onlyEndpoint)
+      : matching;
+    const deliverAt = input.deliverAt ?? null;
+    const dueAt = deliverAt !== null && deliverAt > firstTry ? deliverAt : firstTry;
+    const retentionMs =
+      input.payloadRetentionHours != null
+        ? input.payloadRetentionHours * HOUR_MS
+        : (input.payloadRetentionPeriod ?? DEFAULT_RETENTION_DAYS) * DAY_MS;
+    const raw = raws[index];
+    const record: MessageRecord = {
+      id: newId('message', now),
+      // Replaced by the implicit application's id once it exists (in the transaction).
+      appId: app ? app.id : ('' as AppId),
+      eventId: input.eventId ?? null,
+      eventType: input.eventType,
+      payload: raw ?? JSON.stringify(input.payload),
+      channels,
+      tags: input.tags ?? null,
+      createdAt: now,
+      payloadExpiresAt: now + retentionMs,
+    };
+    // Due now and this process delivers: written already claimed, handed over after COMMIT.
+    const lease =
+      endpointIds.length > 0 && dueAt <= now
+        ? ctx.handoff?.reserve(endpointIds.length, now)
+        : undefined;
+    planned.push({
+      record,
+      raw,
+      endpointIds,
+      deliveries:
+        endpointIds.length > 0
+          ? newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now)
+          : [],
+      lease,
+    });
+  }
 
-  const message = await ctx.db
-    .batch(async (tx) => {
-      let appId: AppId;
-      if (app) appId = app.id;
-      else if (implicit) {
+  try {
+    await ctx.db.batch(async (tx) => {
+      if (implicit) {
         // Created in the same transaction; a concurrent create of the same uid is reused.
-        appId = (await createApplication(ctx, implicit, { getIfExists: true, sql: tx })).app.id;
-      } else throw new NotFoundError('Application not found');
-      const record: MessageRecord = {
-        id: messageId,
-        appId,
-        eventId: input.eventId ?? null,
-        eventType: input.eventType,
-        payload: payloadText,
-        channels,
-        tags: input.tags ?? null,
-        createdAt: now,
-        payloadExpiresAt: now + retentionMs,
-      };
+        const appId = (await createApplication(ctx, implicit, { getIfExists: true, sql: tx })).app
+          .id;
+        for (const { record, deliveries } of planned) {
+          record.appId = appId;
+          for (const delivery of deliveries) delivery.appId = appId;
+        }
+      }
+      if (batched) await refuseTakenEventIds(tx, planned, locOf);
       try {
-        await store.insertMessage(tx, record);
+        await store.insertMessages(
+          tx,
+          planned.map((message) => message.record),
+        );
       } catch (error) {
         if (error instanceof UniqueViolation) throw new ConflictError();
         throw error;
       }
-      if (endpointIds.length > 0) {
-        deliveries = newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now);
-        if (lease) for (const delivery of deliveries) leased(delivery, lease);
-        await insertDeliveries(tx, deliveries);
+      const deliveries: DeliveryRecord[] = [];
+      for (const { deliveries: its, lease } of planned) {
+        if (lease) for (const delivery of its) leased(delivery, lease);
+        deliveries.push(...its);
       }
-      return record;
-    })
-    .catch((error: unknown) => {
-      if (lease) ctx.handoff?.release(lease);
-      throw error;
+      if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
     });
-  if (lease) ctx.handoff?.deliver(lease, deliveries, message);
+  } catch (error) {
+    for (const { lease } of planned) if (lease) ctx.handoff?.release(lease);
+    throw error;
+  }
+  let unleased = false;
+  for (const { record, deliveries, lease } of planned) {
+    if (lease) ctx.handoff?.deliver(lease, deliveries, record);
+    else if (deliveries.length > 0) unleased = true;
+  }
   // Also for a later due time: an idle worker then shortens its sleep to it.
-  else if (endpointIds.length > 0) ctx.queue.notify();
-  return {
-    message,
-    payload: raw === undefined ? input.payload : payloadValue(raw),
-    deliverAt,
+  if (unleased) ctx.queue.notify();
+  return planned.map(({ record, raw, endpointIds }, index) => ({
+    message: record,
+    payload: raw === undefined ? inputs[index].payload : payloadValue(raw),
+    deliverAt: inputs[index].deliverAt ?? null,
     deliveries: endpointIds.length,
-  };
+  }));
+}
+
+/** A batch's eventIds already taken by the application: a 409 naming the first of them. */
+async function refuseTakenEventIds(
+  tx: Sql,
+  planned: readonly PlannedMessage[],
+  locOf: (index: number) => Loc,
+): Promise<void> {
+  const eventIds = planned.flatMap(({ record }) =>
+    record.eventId === null ? [] : [record.eventId],
+  );
+  if (eventIds.length === 0) return;
+  const taken = await store.takenEventIds(tx, planned[0].record.appId, eventIds);
+  const index = planned.findIndex(
+    ({ record }) => record.eventId !== null && taken.has(record.eventId),
+  );
+  if (index >= 0) {
+    throw new ConflictError(
+      `${locOf(index).join('.')}: the application already has a message with eventId "${planned[index].record.eventId}".`,
+    );
+  }
 }
 
 /** A new delivery as the claim of `lease` would leave it. */

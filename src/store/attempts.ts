@@ -11,7 +11,7 @@ import {
   type WindowRequest,
 } from './messages.js';
 import { type Page, toPage } from './pagination.js';
-import type { Sql, SqlValue } from './sql.js';
+import { insertRows, type Sql, type SqlValue } from './sql.js';
 
 /** One HTTP request to an endpoint (or the failure to make one), as Svix reports it. */
 export interface AttemptRecord {
@@ -90,8 +90,6 @@ function fromRow(row: Row): AttemptRecord {
   };
 }
 
-const ROW = `(${NAMES.map(() => '?').join(', ')})`;
-
 /** An attempt's column values, in the order of NAMES. */
 function rowParams(attempt: AttemptRecord): SqlValue[] {
   return [
@@ -113,36 +111,12 @@ function rowParams(attempt: AttemptRecord): SqlValue[] {
 
 /** The delivery engine's write path: one row per attempt. */
 export async function insertAttempt(sql: Sql, attempt: AttemptRecord): Promise<void> {
-  await sql.run(`INSERT INTO attempts (${NAMES.join(', ')}) VALUES ${ROW}`, rowParams(attempt));
+  await insertRows(sql, 'attempts', NAMES, [attempt], rowParams);
 }
 
-/**
- * Several attempt rows in multi-row INSERTs, split into power-of-two chunks (at most 64 rows)
- * so that a handful of statement texts cover every count.
- */
+/** Several attempt rows in a few multi-row INSERTs. */
 export async function insertAttempts(sql: Sql, attempts: readonly AttemptRecord[]): Promise<void> {
-  let start = 0;
-  while (start < attempts.length) {
-    let size = 64;
-    while (size > attempts.length - start) size /= 2;
-    const params: SqlValue[] = [];
-    for (let index = start; index < start + size; index++) {
-      const attempt = attempts[index];
-      params.push(...rowParams(attempt));
-    }
-    await sql.run(`INSERT INTO attempts (${NAMES.join(', ')}) VALUES ${rowsOf(size)}`, params);
-    start += size;
-  }
-}
-
-const rowTexts = new Map<number, string>();
-function rowsOf(count: number): string {
-  let text = rowTexts.get(count);
-  if (text === undefined) {
-    text = Array.from({ length: count }, () => ROW).join(', ');
-    rowTexts.set(count, text);
-  }
-  return text;
+  await insertRows(sql, 'attempts', NAMES, attempts, rowParams);
 }
 
 /** An attempt of one message (an attempt of another message is not found). */

@@ -11,7 +11,7 @@ import { acceptsMessage } from './endpoints.js';
 import { fromJson, toJson } from './json.js';
 import { type Page, type PagePlan, toPage } from './pagination.js';
 import { remembered } from './routing-cache.js';
-import { type Database, paddedInLists, type Sql, type SqlValue } from './sql.js';
+import { type Database, insertRows, paddedInLists, type Sql, type SqlValue } from './sql.js';
 
 export interface MessageRecord {
   id: MessageId;
@@ -83,22 +83,45 @@ export function messageColumnsAs(alias: string, prefix: string): string {
   ).join(', ');
 }
 
+function messageParams(message: MessageRecord): SqlValue[] {
+  return [
+    message.id,
+    message.appId,
+    message.eventId,
+    message.eventType,
+    message.payload,
+    toJson(message.channels),
+    toJson(message.tags),
+    message.createdAt,
+    message.payloadExpiresAt,
+    message.inboundEventId ?? null,
+  ];
+}
+
 export async function insertMessage(sql: Sql, message: MessageRecord): Promise<void> {
-  await sql.run(
-    `INSERT INTO messages (${NAMES.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      message.id,
-      message.appId,
-      message.eventId,
-      message.eventType,
-      message.payload,
-      toJson(message.channels),
-      toJson(message.tags),
-      message.createdAt,
-      message.payloadExpiresAt,
-      message.inboundEventId ?? null,
-    ],
-  );
+  await insertRows(sql, 'messages', NAMES, [message], messageParams);
+}
+
+/** Several messages in a few multi-row INSERTs (a batch create). */
+export async function insertMessages(sql: Sql, messages: readonly MessageRecord[]): Promise<void> {
+  await insertRows(sql, 'messages', NAMES, messages, messageParams);
+}
+
+/** Which of `eventIds` the application's messages already use. */
+export async function takenEventIds(
+  sql: Sql,
+  appId: AppId,
+  eventIds: readonly string[],
+): Promise<Set<string>> {
+  const taken = new Set<string>();
+  for (const list of paddedInLists(eventIds)) {
+    const rows = await sql.all<{ event_id: string }>(
+      `SELECT event_id FROM messages WHERE app_id = ? AND event_id IN (${list.placeholders})`,
+      [appId, ...list.values],
+    );
+    for (const row of rows) taken.add(row.event_id);
+  }
+  return taken;
 }
 
 /**

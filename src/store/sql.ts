@@ -61,6 +61,40 @@ export function paddedInLists(
 }
 const IN_LIST_MAX = 128;
 
+/**
+ * Inserts `rows` with multi-row INSERTs split into power-of-two chunks (at most 64 rows), so
+ * that a handful of statement texts cover every count and each is prepared once.
+ */
+export async function insertRows<T>(
+  sql: Sql,
+  table: string,
+  names: readonly string[],
+  rows: readonly T[],
+  paramsOf: (row: T) => SqlValue[],
+): Promise<void> {
+  let start = 0;
+  while (start < rows.length) {
+    let size = 64;
+    while (size > rows.length - start) size /= 2;
+    const params: SqlValue[] = [];
+    for (let index = start; index < start + size; index++) params.push(...paramsOf(rows[index]));
+    await sql.run(insertText(table, names, size), params);
+    start += size;
+  }
+}
+
+const insertTexts = new Map<string, string>();
+function insertText(table: string, names: readonly string[], count: number): string {
+  const key = `${table}\n${count}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    const row = `(${names.map(() => '?').join(', ')})`;
+    text = `INSERT INTO ${table} (${names.join(', ')}) VALUES ${Array.from({ length: count }, () => row).join(', ')}`;
+    insertTexts.set(key, text);
+  }
+  return text;
+}
+
 /** Thrown by drivers for unique-constraint violations, so services can answer 409. */
 export class UniqueViolation extends Error {
   override name = 'UniqueViolation';

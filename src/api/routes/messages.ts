@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { requireApplication } from '../../outbound/applications.js';
 import * as service from '../../outbound/messages.js';
+import { MESSAGE_BATCH_MAX } from '../../outbound/messages.js';
 import type { ServiceContext } from '../../platform/context.js';
 import { requireAppAccess, requireOrg } from '../access.js';
 import { throttleRateOf } from '../schemas/applications.js';
@@ -23,6 +24,31 @@ const MessageParams = Type.Object({
 const WithContent = Type.Object({ with_content: Type.Optional(Type.Boolean({ default: true })) });
 const tags = ['Message'];
 
+const MessageBatchIn = Type.Object(
+  { messages: Type.Array(MessageIn, { minItems: 1, maxItems: MESSAGE_BATCH_MAX }) },
+  { title: 'MessageBatchIn' },
+);
+const MessageBatchOut = Type.Object({ data: Type.Array(MessageOut) }, { title: 'MessageBatchOut' });
+
+/** The request's message as the service takes it (times in epoch ms). */
+function messageInputOf(body: Static<typeof MessageIn>): service.MessageInput {
+  return {
+    ...body,
+    deliverAt: timeOf(body.deliverAt ?? undefined),
+    application: body.application && {
+      ...body.application,
+      throttleRate: throttleRateOf(body.application),
+    },
+  };
+}
+
+function createdOut(created: service.CreatedMessage, withContent: boolean) {
+  return toMessageOut(created.message, withContent, {
+    payload: created.payload,
+    deliverAt: created.deliverAt,
+  });
+}
+
 export const messageRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> = async (
   app,
   { ctx },
@@ -43,21 +69,39 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ ctx: ServiceContext }> =
     },
     async (request, reply) => {
       requireOrg(request);
-      const body = request.body;
-      const created = await service.createMessage(ctx, request.params.app_id, {
-        ...body,
-        deliverAt: timeOf(body.deliverAt ?? undefined),
-        application: body.application && {
-          ...body.application,
-          throttleRate: throttleRateOf(body.application),
-        },
-      });
-      return reply.code(202).send(
-        toMessageOut(created.message, request.query.with_content ?? true, {
-          payload: created.payload,
-          deliverAt: created.deliverAt,
-        }),
+      const created = await service.createMessage(
+        ctx,
+        request.params.app_id,
+        messageInputOf(request.body),
       );
+      return reply.code(202).send(createdOut(created, request.query.with_content ?? true));
+    },
+  );
+
+  app.post(
+    '/app/:app_id/msg/batch',
+    {
+      schema: {
+        tags,
+        summary: 'Create messages in a batch',
+        description: `Beyond Svix: up to ${MESSAGE_BATCH_MAX} messages of one application in one request and one transaction — all are stored, or none is (an error names the message by its index). Each is routed and delivered as if it had been created alone; the answer lists them in the order given. \`idempotency-key\` covers the whole batch.`,
+        params: AppParams,
+        querystring: WithContent,
+        body: MessageBatchIn,
+        response: { 202: MessageBatchOut, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      requireOrg(request);
+      const created = await service.createMessages(
+        ctx,
+        request.params.app_id,
+        request.body.messages.map(messageInputOf),
+      );
+      const withContent = request.query.with_content ?? true;
+      return reply
+        .code(202)
+        .send({ data: created.map((message) => createdOut(message, withContent)) });
     },
   );
 
