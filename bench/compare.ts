@@ -6,6 +6,12 @@
  * ref, this, this, ref, … so that a machine whose speed drifts from minute to minute weighs on
  * both alike. Prints every run's figures and the median of each side, and writes them to
  * bench/results/compare-<timestamp>.json. The worktree is removed at the end.
+ *
+ * Every numeric Switchboard figure of the table is compared, by scenario and metric: the
+ * single-emit `deliveries/s` and the batch-emit `deliveries/s, batch emit (N per request)` of the
+ * outbound scenario alike. A run whose figure is `failed…` (e.g. a batch-emit run against a
+ * server without the batch endpoint) is counted as failed, not as a figure; a metric one side
+ * does not have at all (older code) has an empty column there.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -40,14 +46,26 @@ export interface ComparedMetric {
   /** The ratio against the in-run baseline (BullMQ, bare server), per run, where there is one. */
   refRatio: number[];
   thisRatio: number[];
+  /** Runs whose figure for this metric failed (a `failed…` cell, e.g. `failed†`). */
+  refFailed: number;
+  thisFailed: number;
 }
 
-/** Every numeric Switchboard figure of the runs, by scenario and metric, in run order. */
+/** A cell that says the run behind it failed (`failed*`, `failed†`), not an informative text. */
+function isFailedCell(value: Row['switchboard']): boolean {
+  return typeof value === 'string' && value.startsWith('failed');
+}
+
+/**
+ * Every numeric Switchboard figure of the runs, by scenario and metric, in run order, and how
+ * many runs failed to measure it.
+ */
 export function compareRuns(runs: { side: Side; rows: Row[] }[]): ComparedMetric[] {
   const byKey = new Map<string, ComparedMetric>();
   for (const { side, rows } of runs) {
     for (const row of rows) {
-      if (typeof row.switchboard !== 'number') continue;
+      const failed = isFailedCell(row.switchboard);
+      if (typeof row.switchboard !== 'number' && !failed) continue;
       const key = `${row.scenario}\u0000${row.metric}`;
       let entry = byKey.get(key);
       if (entry === undefined) {
@@ -58,8 +76,15 @@ export function compareRuns(runs: { side: Side; rows: Row[] }[]): ComparedMetric
           this: [],
           refRatio: [],
           thisRatio: [],
+          refFailed: 0,
+          thisFailed: 0,
         };
         byKey.set(key, entry);
+      }
+      if (typeof row.switchboard !== 'number') {
+        if (side === 'ref') entry.refFailed++;
+        else entry.thisFailed++;
+        continue;
       }
       entry[side].push(row.switchboard);
       if (typeof row.ratio === 'number') {
@@ -89,15 +114,18 @@ export function formatComparison(metrics: ComparedMetric[], ref: string): string
   const lines = metrics.map((m) => {
     const a = median(m.ref);
     const b = median(m.this);
+    const times = (value: number | null) => (value === null ? '–' : `${figure(value)}×`);
     const ratios =
       m.refRatio.length > 0 || m.thisRatio.length > 0
-        ? `${figure(median(m.refRatio))}× → ${figure(median(m.thisRatio))}×`
+        ? `${times(median(m.refRatio))} → ${times(median(m.thisRatio))}`
         : '';
+    const runs = (values: number[], failed: number) =>
+      [...values.map(figure), ...Array.from({ length: failed }, () => 'failed')].join(' / ');
     return [
       m.scenario,
       m.metric,
-      m.ref.map(figure).join(' / '),
-      m.this.map(figure).join(' / '),
+      runs(m.ref, m.refFailed),
+      runs(m.this, m.thisFailed),
       figure(a),
       figure(b),
       a !== null && b !== null && a !== 0 ? `${figure(b / a)}×` : '',

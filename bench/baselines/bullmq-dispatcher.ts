@@ -4,7 +4,10 @@
  *
  * - an emit API on `node:http` (`POST /msg`, the same body as Switchboard's create-message)
  *   that adds one BullMQ job per (message, endpoint) to a queue on Redis, answering 202 once
- *   Redis has them;
+ *   Redis has them; and its batch form, `POST /msg/batch` with `{"messages":[…]}` (1…500
+ *   create-message bodies, like Switchboard's `POST /api/v1/app/{app}/msg/batch`): every message
+ *   validated as `/msg` does (any invalid: 422, nothing queued), then ONE `queue.addBulk` with
+ *   all (message × endpoint) jobs, answering 202 `{"data":[{id, eventType}, …]}` in input order;
  * - a BullMQ Worker (concurrency 64 by default) that signs with Standard Webhooks (the
  *   `standardwebhooks` package: `v1,` HMAC-SHA256 over `{id}.{ts}.{body}`) and POSTs with
  *   undici, with Switchboard's retry semantics: as many attempts as the schedule has values,
@@ -12,11 +15,12 @@
  *   ×[0.8,1.2]), retried on network error/timeout (15 s)/408/429/5xx, given up on other answers.
  *
  * Usage (run by bench/run.ts): bullmq-dispatcher.ts '<json config>' where the config is
- * {redisUrl, queue, concurrency, endpoints: [{url, secret}]}. IPC commands: stats, close
- * (closes the worker and obliterates the queue).
+ * {redisUrl, queue, concurrency, endpoints: [{url, secret}]}. Ready info: {url (of `/msg`;
+ * `${url}/batch` is the batch form), pid}. IPC commands: stats, redisPid, close (closes the
+ * worker and obliterates the queue).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
@@ -36,6 +40,14 @@ interface JobData {
   endpoint: number;
   payload: string;
 }
+
+interface MessageIn {
+  eventType?: unknown;
+  payload: object;
+}
+
+/** Most messages one `POST /msg/batch` takes (as Switchboard's batch endpoint). */
+const MAX_BATCH = 500;
 
 // BullMQ needs a Redis client package it only declares as an optional peer (ioredis).
 try {
@@ -112,51 +124,86 @@ worker.on('error', (error) => {
   process.stderr.write(`bullmq worker error: ${error.message}\n`);
 });
 
+const JOB_OPTIONS = {
+  attempts: SCHEDULE_SECONDS.length,
+  backoff: { type: 'custom' },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 10_000 },
+};
+
+/** What `/msg` checks of a create-message body: a JSON object payload. */
+function isMessage(input: unknown): input is MessageIn {
+  const payload = (input as { payload?: unknown } | null)?.payload;
+  return typeof payload === 'object' && payload !== null;
+}
+
+/** One job per endpoint for one message. */
+function jobsFor(msgId: string, payload: string) {
+  return config.endpoints.map((_, endpoint) => ({
+    name: 'deliver',
+    data: { msgId, endpoint, payload },
+    opts: JOB_OPTIONS,
+  }));
+}
+
+function reply(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+}
+
+/** Queues `jobs` with one addBulk, then answers 202 with `answer` (500 if Redis refuses). */
+function enqueue(res: ServerResponse, jobs: ReturnType<typeof jobsFor>, answer: () => string) {
+  queue.addBulk(jobs).then(
+    () => reply(res, 202, answer()),
+    (error: Error) =>
+      reply(res, 500, JSON.stringify({ code: 'queue_error', detail: error.message })),
+  );
+}
+
 const server = createServer((req, res) => {
-  if (req.method !== 'POST' || req.url !== '/msg') {
+  const batch = req.url === '/msg/batch';
+  if (req.method !== 'POST' || (req.url !== '/msg' && !batch)) {
     res.writeHead(404).end();
     return;
   }
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    let input: { eventType?: unknown; payload?: unknown };
+    let input: unknown;
     try {
       input = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
-      res.writeHead(400, { 'content-type': 'application/json' }).end('{"code":"bad_json"}');
+      reply(res, 400, '{"code":"bad_json"}');
       return;
     }
-    if (typeof input.payload !== 'object' || input.payload === null) {
-      res.writeHead(422, { 'content-type': 'application/json' }).end('{"code":"validation"}');
-      return;
-    }
-    const msgId = `msg_${randomUUID()}`;
-    const payload = JSON.stringify(input.payload);
-    queue
-      .addBulk(
-        config.endpoints.map((_, endpoint) => ({
-          name: 'deliver',
-          data: { msgId, endpoint, payload },
-          opts: {
-            attempts: SCHEDULE_SECONDS.length,
-            backoff: { type: 'custom' },
-            removeOnComplete: { count: 1000 },
-            removeOnFail: { count: 10_000 },
-          },
-        })),
-      )
-      .then(
-        () => {
-          const answer = JSON.stringify({ id: msgId, eventType: input.eventType });
-          res.writeHead(202, { 'content-type': 'application/json' }).end(answer);
-        },
-        (error: Error) => {
-          res
-            .writeHead(500, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ code: 'queue_error', detail: error.message }));
-        },
+    if (!batch) {
+      if (!isMessage(input)) {
+        reply(res, 422, '{"code":"validation"}');
+        return;
+      }
+      const msgId = `msg_${randomUUID()}`;
+      enqueue(res, jobsFor(msgId, JSON.stringify(input.payload)), () =>
+        JSON.stringify({ id: msgId, eventType: input.eventType }),
       );
+      return;
+    }
+    const messages = (input as { messages?: unknown } | null)?.messages;
+    if (!Array.isArray(messages) || messages.length < 1 || messages.length > MAX_BATCH) {
+      reply(res, 422, `{"code":"validation","detail":"messages: 1 to ${MAX_BATCH} messages"}`);
+      return;
+    }
+    const invalid = messages.findIndex((message) => !isMessage(message));
+    if (invalid !== -1) {
+      reply(res, 422, `{"code":"validation","detail":"messages[${invalid}]"}`);
+      return;
+    }
+    const jobs: ReturnType<typeof jobsFor> = [];
+    const out: { id: string; eventType: unknown }[] = [];
+    for (const message of messages as MessageIn[]) {
+      const msgId = `msg_${randomUUID()}`;
+      jobs.push(...jobsFor(msgId, JSON.stringify(message.payload)));
+      out.push({ id: msgId, eventType: message.eventType });
+    }
+    enqueue(res, jobs, () => JSON.stringify({ data: out }));
   });
 });
 server.keepAliveTimeout = 120_000;

@@ -34,6 +34,10 @@ export interface Settings {
     workerConcurrency: number;
     unsaturatedRate: number;
     unsaturatedMessages: number;
+    /** Messages per request in the batch-emit run (the batch endpoints). */
+    batchSize: number;
+    /** Messages of the batch-emit run (saturated, like `messages`). */
+    batchMessages: number;
     /** Longest wait for all deliveries of one run to arrive. */
     drainTimeoutMs: number;
   };
@@ -50,6 +54,7 @@ const SHAPE = {
   payloadBytes: 512,
   workerConcurrency: 64,
   unsaturatedRate: 50,
+  batchSize: 50,
   redisUrl: process.env.SWITCHBOARD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
 };
 
@@ -62,6 +67,7 @@ function settings(
     messages: number;
     warmupMessages: number;
     unsaturatedMessages: number;
+    batchMessages: number;
     drainTimeoutMs: number;
     backlogMessages: number;
     backlogDrainTimeoutMs: number;
@@ -84,6 +90,8 @@ function settings(
       workerConcurrency: SHAPE.workerConcurrency,
       unsaturatedRate: SHAPE.unsaturatedRate,
       unsaturatedMessages: size.unsaturatedMessages,
+      batchSize: SHAPE.batchSize,
+      batchMessages: size.batchMessages,
       drainTimeoutMs: size.drainTimeoutMs,
     },
     backlog: { messages: size.backlogMessages, drainTimeoutMs: size.backlogDrainTimeoutMs },
@@ -98,6 +106,7 @@ export const SETTINGS: Record<'quick' | 'full', Settings> = {
     messages: 2000,
     warmupMessages: 200,
     unsaturatedMessages: 200,
+    batchMessages: 2000,
     drainTimeoutMs: 180_000,
     backlogMessages: 50_000,
     backlogDrainTimeoutMs: 600_000,
@@ -108,6 +117,7 @@ export const SETTINGS: Record<'quick' | 'full', Settings> = {
     messages: 20_000,
     warmupMessages: 1000,
     unsaturatedMessages: 1000,
+    batchMessages: 20_000,
     drainTimeoutMs: 900_000,
     backlogMessages: 1_000_000,
     backlogDrainTimeoutMs: 3_600_000,

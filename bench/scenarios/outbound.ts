@@ -1,7 +1,31 @@
+/**
+ * The outbound scenario (docs/benchmarks.md), run by bench/run.ts (`--only outbound`: SQLite) and
+ * bench/scenarios/postgres.ts (`outbound (pg)`): Switchboard and the BullMQ baseline
+ * (bench/baselines/bullmq-dispatcher.ts) under the same emit load, each in turn:
+ *
+ * 1. a warm-up;
+ * 2. the saturated run: `messages` single-message emits, `concurrency` in flight — deliveries/s,
+ *    latencies, and the CPU figures of the table (measured over this run only);
+ * 3. with `batchEmit` (the SQLite scenario and its baseline, not PostgreSQL's), the saturated
+ *    batch-emit run: `batchMessages` messages, `batchSize` per request, to the batch endpoint
+ *    (`…/msg/batch`) — deliveries/s and latencies; when it fails (e.g. 404 from a server without
+ *    the endpoint) its rows say `failed†` and the notes why, and the other runs go on;
+ * 4. the unsaturated run: `unsaturatedMessages` at `unsaturatedRate`/s.
+ *
+ * RSS is sampled over runs 2–4. Every figure goes to the scenario's `data` (the JSON results).
+ */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call, whenReady } from '../lib/ipc.js';
-import { type Child, CpuMeter, MB, RssSampler, round, spawnNode } from '../lib/proc.js';
+import {
+  type Child,
+  CpuMeter,
+  interrupted,
+  MB,
+  RssSampler,
+  round,
+  spawnNode,
+} from '../lib/proc.js';
 import { baselineRedis } from '../lib/redis.js';
 import type { LatencySummary } from '../lib/stats.js';
 import {
@@ -72,14 +96,31 @@ export interface OutboundRun {
   lost: number;
 }
 
+/** The saturated batch-emit run: its figures, or why it failed. */
+export interface BatchEmitFigures {
+  /** Messages per request. */
+  batchSize: number;
+  /** Absent when the run failed (`error`). */
+  run?: OutboundRun;
+  error?: string;
+  /** CPU over the batch run alone (not in the table: the CPU row is the single-emit run's). */
+  cpuPercent?: number;
+  cpuSeconds?: number;
+  helperCpuPercent?: number;
+}
+
 export interface OutboundFigures {
   warmup: OutboundRun;
   saturated: OutboundRun;
+  /** Present when the batch-emit run was asked for (`batchEmit`), failed or not. */
+  batch?: BatchEmitFigures;
   unsaturated: OutboundRun;
+  /** CPU over the saturated single-emit run. */
   cpuPercent: number;
   cpuSeconds: number;
   /** CPU of helpers the system needs (Redis for the baseline), % of one core. */
   helperCpuPercent?: number;
+  /** Over the saturated, batch-emit and unsaturated runs. */
   rssPeakMB: number;
   /** Date.now() at the start of the saturated run and the end of the unsaturated one. */
   window: { start: number; end: number };
@@ -112,7 +153,60 @@ async function emitAndDrain(
   };
 }
 
-/** Warm-up, the saturated run (CPU and RSS measured) and the unsaturated run. */
+/**
+ * The saturated batch-emit run: `batchMessages` messages, `batchSize` per request, to
+ * `${emitUrl}/batch`, with its own CPU meter. A failure (e.g. a server without the batch
+ * endpoint: 404) is returned as `error`, not thrown, unless the harness was interrupted.
+ */
+async function measureBatch(
+  ctx: RunContext,
+  loadgen: Child,
+  receiver: Receiver,
+  args: Pick<EmitArgs, 'url' | 'headers' | 'payloadBytes'>,
+  pids: number[],
+  helperPids: number[],
+  label: string,
+): Promise<BatchEmitFigures> {
+  const o = ctx.settings.outbound;
+  ctx.log(
+    `${label}: saturated, batch emit (${o.batchMessages} messages, ${o.batchSize} per request, × ${o.endpoints} endpoints)`,
+  );
+  const cpu = new CpuMeter(pids);
+  const helperCpu = helperPids.length > 0 ? new CpuMeter(helperPids) : undefined;
+  try {
+    const run = await emitAndDrain(
+      ctx,
+      loadgen,
+      receiver,
+      {
+        ...args,
+        url: `${args.url}/batch`,
+        count: o.batchMessages,
+        concurrency: o.concurrency,
+        batchSize: o.batchSize,
+      },
+      `${label} batch emit`,
+    );
+    const use = cpu.stop();
+    return {
+      batchSize: o.batchSize,
+      run,
+      cpuPercent: use.cpuPercent,
+      cpuSeconds: use.cpuSeconds,
+      helperCpuPercent: helperCpu?.stop().cpuPercent,
+    };
+  } catch (error) {
+    if (interrupted()) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    ctx.log(`${label}: batch emit FAILED (the other runs go on): ${message}`);
+    return { batchSize: o.batchSize, error: message };
+  }
+}
+
+/**
+ * Warm-up, the saturated run (CPU measured), with `batchEmit` the saturated batch-emit run
+ * (CPU measured apart), and the unsaturated run; RSS sampled over all but the warm-up.
+ */
 async function measure(
   ctx: RunContext,
   receiver: Receiver,
@@ -121,6 +215,7 @@ async function measure(
   pids: number[],
   helperPids: number[],
   label: string,
+  options: { batchEmit: boolean },
 ): Promise<OutboundFigures> {
   const o = ctx.settings.outbound;
   const loadgen = spawnNode('emit load generator', 'bench/loadgen-emit.ts', [], { ipc: true });
@@ -149,6 +244,9 @@ async function measure(
     );
     const cpuUse = cpu.stop();
     const helperUse = helperCpu?.stop();
+    const batch = options.batchEmit
+      ? await measureBatch(ctx, loadgen, receiver, base, pids, helperPids, label)
+      : undefined;
     ctx.log(`${label}: unsaturated (${o.unsaturatedMessages} messages at ${o.unsaturatedRate}/s)`);
     const unsaturated = await emitAndDrain(
       ctx,
@@ -167,6 +265,7 @@ async function measure(
       window: { start, end: Date.now() },
       warmup,
       saturated,
+      batch,
       unsaturated,
       cpuPercent: cpuUse.cpuPercent,
       cpuSeconds: cpuUse.cpuSeconds,
@@ -178,8 +277,15 @@ async function measure(
   }
 }
 
-/** The BullMQ + undici dispatcher under the same load: measured once per run. */
-export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<OutboundFigures> {
+/**
+ * The BullMQ + undici dispatcher under the same load: measured once per run, by the first
+ * scenario that asks (its receiver; with the batch-emit run when it asks for `batchEmit`).
+ */
+export function bullmqBaseline(
+  ctx: RunContext,
+  receiver: Receiver,
+  batchEmit: boolean,
+): Promise<OutboundFigures> {
   ctx.baselines.bullmq ??= (async () => {
     const o = ctx.settings.outbound;
     const queue = `bench_${randomBytes(6).toString('hex')}`;
@@ -216,6 +322,7 @@ export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<Out
         [child.pid],
         redisPid ? [redisPid] : [],
         'outbound baseline (BullMQ)',
+        { batchEmit },
       );
       await call(child, 'close', {}, 30_000).catch((error: Error) =>
         ctx.log(`bullmq baseline: close failed: ${error.message}`),
@@ -229,6 +336,13 @@ export function bullmqBaseline(ctx: RunContext, receiver: Receiver): Promise<Out
   return ctx.baselines.bullmq as unknown as Promise<OutboundFigures>;
 }
 
+/** A batch-emit run that failed, in the table (the reason is in the notes, marked †). */
+const FAILED_BATCH = 'failed†';
+
+/**
+ * The table's rows. The batch-emit rows are there when Switchboard's figures have a batch run
+ * (failed or not); a failed run shows as FAILED_BATCH, its reason in outboundNotes.
+ */
 export function outboundRows(
   scenario: string,
   sb: OutboundFigures,
@@ -254,6 +368,59 @@ export function outboundRows(
   });
   const rate = sb.saturated.deliveriesPerSec;
   const baseRate = b?.saturated.deliveriesPerSec;
+  /** Deliveries/s and p50 of the batch-emit runs, either side possibly failed. */
+  const batchRows = (): Row[] => {
+    if (sb.batch === undefined) return [];
+    const mine = sb.batch.run;
+    const theirs = b?.batch?.run;
+    const theirsFailed = b?.batch?.error !== undefined ? FAILED_BATCH : failedBase;
+    const figures = (pick: (run: OutboundRun) => number) => {
+      const m = mine === undefined ? undefined : pick(mine);
+      const t = theirs === undefined ? undefined : pick(theirs);
+      return {
+        switchboard: m ?? FAILED_BATCH,
+        baseline: t ?? theirsFailed,
+        ratio: ratio(m, t),
+        m,
+        t,
+      };
+    };
+    const perSec = figures((run) => run.deliveriesPerSec);
+    const p50 = figures((run) => run.received.latency.p50);
+    return [
+      {
+        scenario,
+        metric: `deliveries/s, batch emit (${sb.batch.batchSize} per request)`,
+        switchboard: perSec.switchboard,
+        baseline: perSec.baseline,
+        ratio: perSec.ratio,
+        target: '≥ 2× BullMQ',
+        met: perSec.m !== undefined && perSec.t !== undefined && perSec.m >= 2 * perSec.t,
+      },
+      {
+        scenario,
+        metric: 'end-to-end p50 (ms), batch emit',
+        switchboard: p50.switchboard,
+        baseline: p50.baseline,
+        ratio: p50.ratio,
+        target: '',
+        met: null,
+      },
+    ];
+  };
+  /**
+   * The measured runs whose deliveries are checked for duplicates (and, with the warm-up, for
+   * losses); a batch-emit run on both sides only when this scenario has one.
+   */
+  const measured = (f: OutboundFigures) => [
+    f.saturated,
+    f.unsaturated,
+    ...(sb.batch !== undefined && f.batch?.run !== undefined ? [f.batch.run] : []),
+  ];
+  const lost = (f: OutboundFigures) =>
+    [f.warmup, ...measured(f)].reduce((sum, run) => sum + run.lost, 0);
+  const duplicates = (f: OutboundFigures) =>
+    measured(f).reduce((sum, run) => sum + (run.received.duplicates ?? 0), 0);
   return [
     row(
       'deliveries/s',
@@ -277,6 +444,7 @@ export function outboundRows(
       sb.saturated.emit.ackLatency.p99,
       b?.saturated.emit.ackLatency.p99,
     ),
+    ...batchRows(),
     row(
       'end-to-end p50 (ms), unsaturated',
       sb.unsaturated.received.latency.p50,
@@ -300,26 +468,35 @@ export function outboundRows(
         ]
       : []),
     row('server RSS peak (MB)', sb.rssPeakMB, b?.rssPeakMB),
-    row(
-      'lost deliveries',
-      sb.saturated.lost + sb.unsaturated.lost + sb.warmup.lost,
-      b === undefined ? undefined : b.saturated.lost + b.unsaturated.lost + b.warmup.lost,
-      '= 0',
-      sb.saturated.lost + sb.unsaturated.lost + sb.warmup.lost === 0,
-    ),
-    row(
-      'duplicate deliveries',
-      (sb.saturated.received.duplicates ?? 0) + (sb.unsaturated.received.duplicates ?? 0),
-      b === undefined
-        ? undefined
-        : (b.saturated.received.duplicates ?? 0) + (b.unsaturated.received.duplicates ?? 0),
-    ),
+    row('lost deliveries', lost(sb), b === undefined ? undefined : lost(b), '= 0', lost(sb) === 0),
+    row('duplicate deliveries', duplicates(sb), b === undefined ? undefined : duplicates(b)),
   ];
 }
 
+/** What the table's marks stand for: * the baseline failed, † a batch-emit run failed. */
+export function outboundNotes(
+  scenario: string,
+  sb: OutboundFigures,
+  base: OutboundFigures | undefined,
+  baseError: string | undefined,
+): string[] {
+  const first = (reason: string) => reason.split('\n')[0];
+  const notes: string[] = [];
+  if (baseError) notes.push(`${scenario}: * the BullMQ baseline failed: ${first(baseError)}`);
+  if (sb.batch?.error !== undefined) {
+    notes.push(`${scenario}: † Switchboard's batch-emit run failed: ${first(sb.batch.error)}`);
+  }
+  if (sb.batch !== undefined && base?.batch?.error !== undefined) {
+    notes.push(
+      `${scenario}: † the BullMQ baseline's batch-emit run failed: ${first(base.batch.error)}`,
+    );
+  }
+  return notes;
+}
+
 /**
- * Outbound on SQLite (one process, role all) or PostgreSQL (one `api` process taking the
- * emits and `workers` `worker` processes delivering).
+ * Outbound on SQLite (one process, role all; with the batch-emit run) or PostgreSQL (one `api`
+ * process taking the emits and `workers` `worker` processes delivering; no batch-emit run).
  */
 export async function runOutbound(
   ctx: RunContext,
@@ -328,6 +505,8 @@ export async function runOutbound(
 ): Promise<ScenarioOutcome> {
   const scenario = backend === 'sqlite' ? 'outbound' : `outbound (pg, api+${workers} workers)`;
   const o = ctx.settings.outbound;
+  // The batch-emit run on SQLite only (and for the baseline): the PostgreSQL scenario stays short.
+  const batchEmit = backend === 'sqlite';
   const receiver = await startReceiver();
   const data = tempDataDir('outbound');
   let pgDb: Awaited<ReturnType<typeof createPostgresDatabase>> | undefined;
@@ -336,7 +515,7 @@ export async function runOutbound(
     let base: OutboundFigures | undefined;
     let baseError: string | undefined;
     try {
-      base = await bullmqBaseline(ctx, receiver);
+      base = await bullmqBaseline(ctx, receiver, batchEmit);
     } catch (error) {
       baseError = (error as Error).message;
       ctx.log(`outbound baseline failed: ${baseError}`);
@@ -388,12 +567,13 @@ export async function runOutbound(
       processes.map((p) => p.child.pid),
       [],
       scenario,
+      { batchEmit },
     );
     if (ctx.profileDir) {
       for (const p of processes) {
         ctx.profileWindows.push({
           pid: p.child.pid,
-          label: `${scenario}, ${p.child.name} (saturated + unsaturated runs)`,
+          label: `${scenario}, ${p.child.name} (saturated${figures.batch ? ', batch-emit' : ''} + unsaturated runs)`,
           fromMs: figures.window.start - p.spawnedAt,
           toMs: figures.window.end - p.spawnedAt,
         });
@@ -404,9 +584,7 @@ export async function runOutbound(
       name: scenario,
       status: 'ok',
       rows,
-      notes: baseError
-        ? [`${scenario}: * the BullMQ baseline failed: ${baseError.split('\n')[0]}`]
-        : [],
+      notes: outboundNotes(scenario, figures, base, baseError),
       data: {
         backend,
         processes: processes.map((p) => p.role),

@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import { compareRuns, formatComparison, median, runOrder } from '../../bench/compare.js';
 import type { Row } from '../../bench/lib/types.js';
 
-function row(metric: string, switchboard: number | null, ratio: number | null = null): Row {
+function row(
+  metric: string,
+  switchboard: number | string | null,
+  ratio: number | null = null,
+): Row {
   return {
     scenario: 'outbound',
     metric,
@@ -47,11 +51,47 @@ describe('bench:compare', () => {
       this: [8000, 7000],
       refRatio: [1.2, 1.4],
       thisRatio: [1.6, 1.5],
+      refFailed: 0,
+      thisFailed: 0,
     });
     const table = formatComparison(metrics, 'main');
     assert.match(
       table,
       /\| outbound \| deliveries\/s \| 6000 \/ 7000 \| 8000 \/ 7000 \| 6500 +\| 7500 +\| 1\.15× +\| 1\.3× → 1\.55× \|/,
+    );
+  });
+
+  it('compares the batch-emit figures too, counting the runs where that run failed', () => {
+    const batch = 'deliveries/s, batch emit (50 per request)';
+    const metrics = compareRuns([
+      {
+        side: 'ref',
+        rows: [row('deliveries/s', 6000, 1.2), row(batch, 'failed†'), row('heap (MB)', '40 / 60')],
+      },
+      { side: 'this', rows: [row('deliveries/s', 6100, 1.3), row(batch, 21000, 2.4)] },
+      { side: 'this', rows: [row('deliveries/s', 5900, 1.1), row(batch, 19000, 2.2)] },
+      { side: 'ref', rows: [row('deliveries/s', 6200, 1.4), row(batch, 'failed†')] },
+    ]);
+    assert.deepEqual(
+      metrics.map((m) => m.metric),
+      ['deliveries/s', batch],
+      'informative text is left out, failed cells are not',
+    );
+    assert.deepEqual(metrics[1], {
+      scenario: 'outbound',
+      metric: batch,
+      ref: [],
+      this: [21000, 19000],
+      refRatio: [],
+      thisRatio: [2.4, 2.2],
+      refFailed: 2,
+      thisFailed: 0,
+    });
+    const table = formatComparison(metrics, 'main');
+    assert.match(table, /\| outbound \| deliveries\/s +\| 6000 \/ 6200 +\| 6100 \/ 5900 +\| 6100 /);
+    assert.match(
+      table,
+      /\| outbound \| deliveries\/s, batch emit \(50 per request\) \| failed \/ failed +\| 21000 \/ 19000 \| +\| 20000 +\| +\| – → 2\.3× +\|/,
     );
   });
 });
