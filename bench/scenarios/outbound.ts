@@ -467,10 +467,45 @@ export function outboundRows(
           },
         ]
       : []),
+    row(
+      'CPU per delivery (µs), saturated (BullMQ: + Redis)',
+      cpuPerDelivery(sb.cpuPercent, undefined, rate),
+      b === undefined || baseRate === undefined
+        ? undefined
+        : cpuPerDelivery(b.cpuPercent, b.helperCpuPercent, baseRate),
+    ),
+    ...(sb.batch?.run !== undefined && sb.batch.cpuPercent !== undefined
+      ? [
+          row(
+            'CPU per delivery (µs), batch emit',
+            cpuPerDelivery(sb.batch.cpuPercent, undefined, sb.batch.run.deliveriesPerSec),
+            b?.batch?.run === undefined || b.batch.cpuPercent === undefined
+              ? undefined
+              : cpuPerDelivery(
+                  b.batch.cpuPercent,
+                  b.batch.helperCpuPercent,
+                  b.batch.run.deliveriesPerSec,
+                ),
+          ),
+        ]
+      : []),
     row('server RSS peak (MB)', sb.rssPeakMB, b?.rssPeakMB),
     row('lost deliveries', lost(sb), b === undefined ? undefined : lost(b), '= 0', lost(sb) === 0),
     row('duplicate deliveries', duplicates(sb), b === undefined ? undefined : duplicates(b)),
   ];
+}
+
+/**
+ * CPU time per delivery, µs: the server's (every thread) plus its helper's (Redis for the
+ * baseline), from the run's mean CPU use and its delivery rate. Both sides share the machine
+ * with the receiver and the load generator, so this says how much of it each leaves to them.
+ */
+export function cpuPerDelivery(
+  cpuPercent: number,
+  helperCpuPercent: number | undefined,
+  deliveriesPerSec: number,
+): number {
+  return round(((cpuPercent + (helperCpuPercent ?? 0)) * 10_000) / deliveriesPerSec, 0);
 }
 
 /** What the table's marks stand for: * the baseline failed, † a batch-emit run failed. */

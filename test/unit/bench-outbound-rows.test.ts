@@ -105,6 +105,22 @@ describe('bench outbound rows', () => {
     ]);
   });
 
+  it('gives CPU per delivery, the baseline with its Redis', () => {
+    const sb = figures(8000, { batchSize: 50, run: run(10000, 40), cpuPercent: 120 });
+    const base = {
+      ...figures(5000, { batchSize: 50, run: run(6000, 60), cpuPercent: 96, helperCpuPercent: 54 }),
+      cpuPercent: 95,
+      helperCpuPercent: 50,
+    };
+    const m = byMetric(outboundRows('outbound', { ...sb, cpuPercent: 136 }, base, undefined));
+    const saturated = m.get('CPU per delivery (µs), saturated (BullMQ: + Redis)');
+    assert.equal(saturated?.switchboard, 170, '136 % of a core for 8 000 deliveries/s');
+    assert.equal(saturated?.baseline, 290, '(95 + 50) % for 5 000/s');
+    const batch = m.get('CPU per delivery (µs), batch emit');
+    assert.equal(batch?.switchboard, 120);
+    assert.equal(batch?.baseline, 250);
+  });
+
   it('marks the baseline failed, and has no batch-emit rows where none was run', () => {
     const sb = figures(6000, { batchSize: 50, run: run(24000, 40) });
     const failed = outboundRows('outbound', sb, undefined, 'no Redis\nstack');
