@@ -72,6 +72,11 @@ export async function insertRows<T>(
   rows: readonly T[],
   paramsOf: (row: T) => SqlValue[],
 ): Promise<void> {
+  // One row (a message or attempt written alone, the common case): no chunking, no copying.
+  if (rows.length === 1) {
+    await sql.run(insertText(table, names, 1), paramsOf(rows[0]));
+    return;
+  }
   let start = 0;
   while (start < rows.length) {
     let size = 64;
@@ -83,14 +88,19 @@ export async function insertRows<T>(
   }
 }
 
-const insertTexts = new Map<string, string>();
+/** INSERT texts by table (each always written with the same columns), then by row count. */
+const insertTexts = new Map<string, string[]>();
 function insertText(table: string, names: readonly string[], count: number): string {
-  const key = `${table}\n${count}`;
-  let text = insertTexts.get(key);
+  let texts = insertTexts.get(table);
+  if (texts === undefined) {
+    texts = [];
+    insertTexts.set(table, texts);
+  }
+  let text = texts[count];
   if (text === undefined) {
     const row = `(${names.map(() => '?').join(', ')})`;
     text = `INSERT INTO ${table} (${names.join(', ')}) VALUES ${Array.from({ length: count }, () => row).join(', ')}`;
-    insertTexts.set(key, text);
+    texts[count] = text;
   }
   return text;
 }
