@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { backends } from '../helpers/backends.js';
 import { appScopedToken } from '../helpers/fixtures.js';
@@ -96,6 +97,32 @@ for (const backend of await backends()) {
       );
       const attempts = await server.svix.messageAttempt.listByEndpoint(app.id, invoices.id);
       assert.equal(attempts.data.length, 2);
+    });
+
+    it('delivers every message of a batch bigger than the engine has free slots, each once', async () => {
+      // 120 messages x 4 endpoints = 480 deliveries against 256 slots: the first ones are
+      // handed to the engine as they are written, the rest wait in the table for its claims.
+      const app = await server.svix.application.create({ name: 'Big batch' });
+      for (let i = 0; i < 4; i++) {
+        await server.svix.endpoint.create(app.id, { url: `${hook.url}/big${i}` });
+      }
+      const answer = await server.request('POST', `/api/v1/app/${app.id}/msg/batch`, {
+        body: {
+          messages: Array.from({ length: 120 }, (_, n) => ({
+            eventType: 'user.created',
+            payload: { n },
+          })),
+        },
+      });
+      assert.equal(answer.status, 202, answer.text);
+      const ids = new Set((answer.json.data as { id: string }[]).map((m) => m.id));
+      const bigHits = () => hook.hits.filter((hit) => hit.path.startsWith('/big'));
+      await waitFor('480 deliveries', () => bigHits().length >= 480);
+      await sleep(300); // time for a duplicate to show up, were there one
+      const seen = new Set(bigHits().map((hit) => `${hit.path} ${hit.headers['webhook-id']}`));
+      assert.equal(seen.size, 480, 'every (endpoint, message)');
+      assert.equal(bigHits().length, 480, 'each once');
+      for (const hit of bigHits()) assert.ok(ids.has(hit.headers['webhook-id']));
     });
 
     it('refuses a batch with one bad message, naming it, and stores none of it', async () => {
