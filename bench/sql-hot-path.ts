@@ -11,7 +11,8 @@
  * Variants (combinable with `+`): `base`; `no-endpoint-indexes` (drops the three indexes that
  * lead with the endpoint id); `no-deliveries-endpoint`, `no-attempts-endpoint`,
  * `no-open-index` (one of them); `one-endpoint` (all four deliveries to the same endpoint);
- * `page-<bytes>` (a database created with that page size).
+ * `page-<bytes>` (a database created with that page size); `merged-inserts` (a group's
+ * messages and deliveries written by one item with multi-row INSERTs, as a batch create does).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ import {
   MessageStatus,
   TriggerType,
 } from '../src/store/deliveries.js';
-import { insertMessage, type MessageRecord } from '../src/store/messages.js';
+import { insertMessage, insertMessages, type MessageRecord } from '../src/store/messages.js';
 import { openDatabase } from '../src/store/open.js';
 
 const { values } = parseArgs({
@@ -143,15 +144,31 @@ for (let done = 0; done < total; done += group) {
   const now = Date.now();
   const writes: Promise<unknown>[] = [];
   const current: DeliveryRecord[] = [];
-  for (let i = 0; i < group; i++) {
-    const { message, deliveries } = created(now);
-    current.push(...deliveries);
+  if (variant.has('merged-inserts')) {
+    // What a coalescing of concurrent creates would write: one item, multi-row statements.
+    const messages: MessageRecord[] = [];
+    for (let i = 0; i < group; i++) {
+      const { message, deliveries } = created(now);
+      messages.push(message);
+      current.push(...deliveries);
+    }
     writes.push(
       db.batch(async (tx) => {
-        await insertMessage(tx, message);
-        await insertDeliveries(tx, deliveries);
+        await insertMessages(tx, messages);
+        await insertDeliveries(tx, current);
       }),
     );
+  } else {
+    for (let i = 0; i < group; i++) {
+      const { message, deliveries } = created(now);
+      current.push(...deliveries);
+      writes.push(
+        db.batch(async (tx) => {
+          await insertMessage(tx, message);
+          await insertDeliveries(tx, deliveries);
+        }),
+      );
+    }
   }
   const succeeded = previous;
   if (succeeded.length > 0) {
