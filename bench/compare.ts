@@ -66,12 +66,13 @@ export function compareRuns(runs: { side: Side; rows: Row[] }[]): ComparedMetric
     for (const row of rows) {
       const failed = isFailedCell(row.switchboard);
       if (typeof row.switchboard !== 'number' && !failed) continue;
-      const key = `${row.scenario}\u0000${row.metric}`;
+      const metric = sameAcrossRuns(row.metric);
+      const key = `${row.scenario}\u0000${metric}`;
       let entry = byKey.get(key);
       if (entry === undefined) {
         entry = {
           scenario: row.scenario,
-          metric: row.metric,
+          metric,
           ref: [],
           this: [],
           refRatio: [],
@@ -93,6 +94,14 @@ export function compareRuns(runs: { side: Side; rows: Row[] }[]): ComparedMetric
     }
   }
   return [...byKey.values()];
+}
+
+/**
+ * A metric's name without the count some names carry ("acknowledged but not stored (of
+ * 413580)"), so that every run's figure lands in one row.
+ */
+export function sameAcrossRuns(metric: string): string {
+  return metric.replace(/\(of \d+\)/, '(of N)');
 }
 
 function figure(value: number | null): string {

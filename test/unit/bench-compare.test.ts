@@ -61,6 +61,17 @@ describe('bench:compare', () => {
     );
   });
 
+  it('puts every run of a metric whose name carries a count in one row', () => {
+    const metrics = compareRuns([
+      { side: 'ref', rows: [row('acknowledged but not stored (of 359652)', 0)] },
+      { side: 'this', rows: [row('acknowledged but not stored (of 413580)', 0)] },
+      { side: 'this', rows: [row('acknowledged but not stored (of 393213)', 1)] },
+    ]);
+    assert.equal(metrics.length, 1);
+    assert.equal(metrics[0].metric, 'acknowledged but not stored (of N)');
+    assert.deepEqual([metrics[0].ref, metrics[0].this], [[0], [0, 1]]);
+  });
+
   it('compares the batch-emit figures too, counting the runs where that run failed', () => {
     const batch = 'deliveries/s, batch emit (50 per request)';
     const metrics = compareRuns([
