@@ -172,7 +172,7 @@ export async function createMessages(
 interface PlannedMessage {
   record: MessageRecord;
   raw: string | undefined;
-  endpointIds: readonly EndpointId[];
+  /** One per matching endpoint, already under `lease` when there is one. */
   deliveries: DeliveryRecord[];
   lease: DeliveryLease | undefined;
 }
@@ -238,16 +238,9 @@ async function writeMessages(
       endpointIds.length > 0 && dueAt <= now
         ? ctx.handoff?.reserve(endpointIds.length, now)
         : undefined;
-    planned.push({
-      record,
-      raw,
-      endpointIds,
-      deliveries:
-        endpointIds.length > 0
-          ? newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now)
-          : [],
-      lease,
-    });
+    const deliveries = newDeliveries(record, endpointIds, TriggerType.Scheduled, dueAt, now);
+    if (lease) for (const delivery of deliveries) leased(delivery, lease);
+    planned.push({ record, raw, deliveries, lease });
   }
 
   try {
@@ -271,11 +264,7 @@ async function writeMessages(
         if (error instanceof UniqueViolation) throw new ConflictError();
         throw error;
       }
-      const deliveries: DeliveryRecord[] = [];
-      for (const { deliveries: its, lease } of planned) {
-        if (lease) for (const delivery of its) leased(delivery, lease);
-        deliveries.push(...its);
-      }
+      const deliveries = planned.flatMap((message) => message.deliveries);
       if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
     });
   } catch (error) {
@@ -289,11 +278,11 @@ async function writeMessages(
   }
   // Also for a later due time: an idle worker then shortens its sleep to it.
   if (unleased) ctx.queue.notify();
-  return planned.map(({ record, raw, endpointIds }, index) => ({
+  return planned.map(({ record, raw, deliveries }, index) => ({
     message: record,
     payload: raw === undefined ? inputs[index].payload : payloadValue(raw),
     deliverAt: inputs[index].deliverAt ?? null,
-    deliveries: endpointIds.length,
+    deliveries: deliveries.length,
   }));
 }
 
