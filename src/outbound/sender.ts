@@ -85,8 +85,9 @@ export class WebhookSender implements Sender {
     };
     this.agent = new Agent({
       connect: { lookup: guardedLookup as never, timeout: this.timeoutMs },
-      // The deadline runs from when the request is written, not from when it joined the
-      // pool's queue: a busy receiver must not turn our own queueing into timeouts.
+      // These two run from when the request is written; the whole-attempt deadline (`sweep`)
+      // runs from the hand-over, the wait for one of the 64 connections included, so that a
+      // slow receiver cannot hold a delivery slot for longer than the timeout.
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
       keepAliveTimeout: 30_000,
@@ -213,6 +214,8 @@ class Attempt implements Dispatcher.DispatchHandler {
   private chunks: Buffer[] = [];
   private size = 0;
   private done = false;
+  /** Whether undici got it a connection and wrote it: a timeout says whether it was sent. */
+  private written = false;
 
   constructor(
     readonly started: number,
@@ -225,6 +228,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.controller = controller;
     // Expired while queued for a connection: never written.
     if (this.done) controller.abort(new errors.RequestAbortedError());
+    else this.written = true;
   }
 
   onResponseStart(
@@ -276,7 +280,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   private timedOut(): void {
-    this.settle(unanswered('timeout', `timeout: no response within ${this.timeoutMs} ms`));
+    this.settle(
+      unanswered(
+        'timeout',
+        this.written
+          ? `timeout: no response within ${this.timeoutMs} ms`
+          : `timeout: not sent within ${this.timeoutMs} ms, every connection to the endpoint was busy`,
+      ),
+    );
   }
 
   private answered(): void {

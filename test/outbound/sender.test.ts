@@ -93,6 +93,27 @@ describe('webhook sender', { timeout: 10_000 }, () => {
     assert.match(result.response, /no response within 300 ms/);
   });
 
+  it('says a timeout was never sent when every connection to the endpoint stayed busy', async (t) => {
+    let received = 0;
+    const { url } = await serve(t, () => {
+      received += 1; // reads the request, answers nothing
+    });
+    const send = sender(t, { timeoutMs: 300 });
+    // One more than the 64 connections per origin: the last waits for a connection that no
+    // answer ever frees, and its deadline (from the hand-over) passes before it is written.
+    const results = await Promise.all(Array.from({ length: 65 }, () => send.send(url, {}, '{}')));
+    assert.ok(results.every((result) => result.outcome.kind === 'timeout'));
+    const notSent = results.filter((result) =>
+      /^timeout: not sent within 300 ms/.test(result.response),
+    );
+    const unanswered = results.filter((result) =>
+      /^timeout: no response within 300 ms/.test(result.response),
+    );
+    assert.ok(notSent.length >= 1, 'the queued attempt says it was not sent');
+    assert.equal(unanswered.length, received, 'every written attempt says it had no answer');
+    assert.equal(notSent.length + unanswered.length, 65);
+  });
+
   it('times out a receiver that drips its answer, however short each gap', async (t) => {
     const { url } = await serve(t, (_req, res) => {
       res.writeHead(200);
