@@ -8,16 +8,41 @@ import {
   UniqueViolation,
 } from '../sql.js';
 
-/** `?` placeholders (our portable form) to PostgreSQL's `$1, $2, …`, memoised per statement. */
-const converted = new Map<string, string>();
-function toPostgres(sql: string): string {
-  let out = converted.get(sql);
+/**
+ * A statement as sent to PostgreSQL: `?` placeholders (our portable form) turned into `$1, $2,
+ * …`, and a name, so that each connection parses it once (a prepared statement) instead of
+ * at every execution. Memoised per statement text. Every text is a constant of the
+ * code or built from a bounded set of shapes (IN lists padded to powers of two, multi-row
+ * inserts by row count), but past `PREPARED_MAX` distinct texts the rest run unnamed, so that
+ * nothing unforeseen grows every connection's set of prepared statements without bound.
+ */
+interface Statement {
+  text: string;
+  name: string | undefined;
+}
+const PREPARED_MAX = 2_000;
+const statements = new Map<string, Statement>();
+function statement(sql: string): Statement {
+  let out = statements.get(sql);
   if (out === undefined) {
     let index = 0;
-    out = sql.replace(/\?/g, () => `$${++index}`);
-    converted.set(sql, out);
+    const text = sql.replace(/\?/g, () => `$${++index}`);
+    const name = statements.size < PREPARED_MAX ? `sb${statements.size}` : undefined;
+    out = { text, name };
+    statements.set(sql, out);
   }
   return out;
+}
+
+/**
+ * Statements without parameters go as they are, by the simple protocol, unprepared: they are the
+ * transaction control of the group commit (`SAVEPOINT …; …` holds several commands, which a
+ * prepared statement cannot) and one-off administration.
+ */
+function query(sql: string, params: readonly SqlValue[]): pg.QueryConfig {
+  if (params.length === 0) return { text: sql };
+  const { text, name } = statement(sql);
+  return name === undefined ? { text, values: [...params] } : { text, name, values: [...params] };
 }
 
 // BIGINT columns hold millisecond timestamps and counters, all within 2^53.
@@ -42,23 +67,21 @@ function executor(client: pg.Pool | pg.PoolClient): Sql {
     dialect: 'postgres',
     async all<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       try {
-        return (await client.query({ text: toPostgres(sql), values: [...params] })).rows as T[];
+        return (await client.query(query(sql, params))).rows as T[];
       } catch (error) {
         rethrow(error);
       }
     },
     async get<T>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
       try {
-        return (await client.query({ text: toPostgres(sql), values: [...params] })).rows[0] as
-          | T
-          | undefined;
+        return (await client.query(query(sql, params))).rows[0] as T | undefined;
       } catch (error) {
         rethrow(error);
       }
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
       try {
-        return (await client.query({ text: toPostgres(sql), values: [...params] })).rowCount ?? 0;
+        return (await client.query(query(sql, params))).rowCount ?? 0;
       } catch (error) {
         rethrow(error);
       }
@@ -90,6 +113,14 @@ export class PostgresDatabase implements Database {
     this.pool = new pg.Pool({ connectionString, max: options.max ?? 10, types });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => {});
+    // Prepared statements save the parse; each execution is still planned with its own values.
+    // PostgreSQL's default switches a statement to a generic plan after five runs, and the
+    // inbound benchmark fell to a third with it (docs/benchmarks.md, eighth round). A SET
+    // rather than a startup option, which connection poolers such as PgBouncer refuse. The
+    // client runs its queries in order, so this one precedes the first caller's.
+    this.pool.on('connect', (client) => {
+      client.query('SET plan_cache_mode = force_custom_plan').catch(() => {});
+    });
     this.direct = executor(this.pool);
     // Several group transactions at once, each on a connection of the pool, leaving the rest
     // for reads and `transaction` callers.
