@@ -13,8 +13,9 @@ import {
  * …`, and a name, so that each connection parses it once (a prepared statement) instead of
  * at every execution. Memoised per statement text. Every text is a constant of the
  * code or built from a bounded set of shapes (IN lists padded to powers of two, multi-row
- * inserts by row count), but past `PREPARED_MAX` distinct texts the rest run unnamed, so that
- * nothing unforeseen grows every connection's set of prepared statements without bound.
+ * inserts by row count), but past `PREPARED_MAX` distinct texts the rest run unnamed and are
+ * not memoised, so that nothing unforeseen grows every connection's set of prepared statements,
+ * or this map, without bound.
  */
 interface Statement {
   text: string;
@@ -23,14 +24,13 @@ interface Statement {
 const PREPARED_MAX = 2_000;
 const statements = new Map<string, Statement>();
 function statement(sql: string): Statement {
-  let out = statements.get(sql);
-  if (out === undefined) {
-    let index = 0;
-    const text = sql.replace(/\?/g, () => `$${++index}`);
-    const name = statements.size < PREPARED_MAX ? `sb${statements.size}` : undefined;
-    out = { text, name };
-    statements.set(sql, out);
-  }
+  const known = statements.get(sql);
+  if (known !== undefined) return known;
+  let index = 0;
+  const text = sql.replace(/\?/g, () => `$${++index}`);
+  if (statements.size >= PREPARED_MAX) return { text, name: undefined };
+  const out = { text, name: `sb${statements.size}` };
+  statements.set(sql, out);
   return out;
 }
 
